@@ -1,0 +1,84 @@
+namespace Sluice.Grains;
+
+/// <summary>
+/// The cluster-wide view of one running pipeline (key: the pipeline id). Tasks report to it periodically;
+/// the admin API and clients read from it.
+/// </summary>
+public interface IPipelineGrain : IGrainWithStringKey
+{
+    Task<PipelineStatus> GetStatusAsync();
+}
+
+/// <summary>Life cycle of a pipeline.</summary>
+[GenerateSerializer]
+public enum PipelineState
+{
+    /// <summary>Registered; no task has reported yet.</summary>
+    Created,
+
+    Running,
+
+    /// <summary>Every input ended and every sink task finished (bounded sources only).</summary>
+    Finished,
+
+    Failed,
+}
+
+/// <summary>A snapshot of a pipeline's progress, summed over all its tasks.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PipelineStatus
+{
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public PipelineState State { get; init; }
+
+    /// <summary>Records read by all source partitions.</summary>
+    [Id(2)] public long RecordsIn { get; init; }
+
+    /// <summary>Records written by all sinks.</summary>
+    [Id(3)] public long RecordsOut { get; init; }
+
+    /// <summary>Lowest watermark over the sink tasks that have reported (ms since epoch; long.MinValue before any).</summary>
+    [Id(4)] public long EventTimeWatermark { get; init; } = long.MinValue;
+
+    /// <summary>Key groups planned over all keyed stages (each one a grain).</summary>
+    [Id(5)] public int KeyGroups { get; init; }
+
+    /// <summary>Key-group grains that have reported so far.</summary>
+    [Id(6)] public int ActiveKeyGroups { get; init; }
+
+    [Id(7)] public long LateRecordsDropped { get; init; }
+
+    /// <summary>Records dropped because a user function threw or a key was null; see <see cref="LastError"/>.</summary>
+    [Id(8)] public long InvalidRecords { get; init; }
+
+    [Id(9)] public string? LastError { get; init; }
+
+    [Id(10)] public IReadOnlyList<StageStatus> Stages { get; init; } = [];
+
+    [Id(11)] public IReadOnlyList<SourcePartitionStatus> Sources { get; init; } = [];
+}
+
+/// <summary>Progress of one stage (a keyed stage or a sink).</summary>
+[GenerateSerializer, Immutable]
+public sealed record StageStatus(
+    [property: Id(0)] int Index,
+    [property: Id(1)] string Name,
+    [property: Id(2)] int Parallelism,
+    [property: Id(3)] int ActiveTasks,
+    [property: Id(4)] long RecordsIn,
+    [property: Id(5)] long RecordsOut,
+    [property: Id(6)] long Watermark,
+    [property: Id(7)] long StateEntries,
+    [property: Id(8)] long DuplicatesDropped);
+
+/// <summary>Progress of one source partition.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SourcePartitionStatus(
+    [property: Id(0)] string Source,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] long RecordsRead,
+    [property: Id(3)] long Watermark,
+    [property: Id(4)] bool Idle,
+    [property: Id(5)] long Backlog,
+    [property: Id(6)] bool Ended);

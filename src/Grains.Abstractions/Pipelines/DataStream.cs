@@ -1,0 +1,66 @@
+using Sluice.Functions;
+using Sluice.Pipelines;
+using Sluice.Sinks;
+using Sluice.Time;
+
+namespace Sluice;
+
+/// <summary>A stream of <typeparamref name="T"/> records in a pipeline under construction.</summary>
+public sealed class DataStream<T>
+{
+    internal DataStream(StreamNode node) => Node = node;
+
+    internal StreamNode Node { get; }
+
+    public Pipeline Pipeline => Node.Pipeline;
+
+    public DataStream<TOut> Map<TOut>(Func<T, TOut> map, string name = "map")
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        return new DataStream<TOut>(new MapNode<T, TOut>(Pipeline, Node, name, map));
+    }
+
+    public DataStream<T> Filter(Func<T, bool> predicate, string name = "filter")
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        return new DataStream<T>(new FilterNode<T>(Pipeline, Node, name, predicate));
+    }
+
+    /// <summary>Emits zero or more records per input through the collector (no per-record enumerable).</summary>
+    public DataStream<TOut> FlatMap<TOut>(Action<T, ICollector<TOut>> flatMap, string name = "flatMap")
+    {
+        ArgumentNullException.ThrowIfNull(flatMap);
+        return new DataStream<TOut>(new FlatMapNode<T, TOut>(Pipeline, Node, name, flatMap));
+    }
+
+    /// <summary>
+    /// Assigns event timestamps (milliseconds since the epoch) and generates watermarks per source partition.
+    /// Must come before the first <see cref="KeyBy{TKey}"/>.
+    /// </summary>
+    public DataStream<T> WithTimestamps(Func<T, long> timestampExtractor, WatermarkStrategy strategy)
+    {
+        ArgumentNullException.ThrowIfNull(timestampExtractor);
+        ArgumentNullException.ThrowIfNull(strategy);
+        return new DataStream<T>(new TimestampsNode<T>(Pipeline, Node, timestampExtractor, strategy));
+    }
+
+    /// <summary>
+    /// Partitions the stream by key: records with equal keys meet in the same key group (one grain).
+    /// </summary>
+    /// <param name="maxParallelism">Key groups of the keyed stage; defaults to the pipeline's <see cref="PipelineOptions.MaxParallelism"/>.</param>
+    public KeyedStream<T, TKey> KeyBy<TKey>(Func<T, TKey> keySelector, int? maxParallelism = null)
+        where TKey : notnull
+    {
+        ArgumentNullException.ThrowIfNull(keySelector);
+        var groups = maxParallelism ?? Pipeline.Options.MaxParallelism;
+        return new KeyedStream<T, TKey>(new KeyByNode<T, TKey>(Pipeline, Node, keySelector, groups));
+    }
+
+    /// <summary>Writes the stream to a sink; ends this branch of the pipeline.</summary>
+    public Pipeline SinkTo(SinkDefinition<T> sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        Pipeline.AddSink(new SinkNode<T>(Pipeline, Node, sink));
+        return Pipeline;
+    }
+}

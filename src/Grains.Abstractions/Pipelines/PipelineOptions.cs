@@ -1,0 +1,31 @@
+namespace Sluice;
+
+/// <summary>Settings of one pipeline; fixed once it has run (key groups depend on <see cref="MaxParallelism"/>).</summary>
+public sealed class PipelineOptions
+{
+    public const int MaxSupportedParallelism = 32_768;
+
+    /// <summary>Key groups per keyed stage (Flink's max parallelism); each key group is one grain. 1..32768.</summary>
+    public int MaxParallelism { get; set; } = 128;
+
+    /// <summary>Records per exchange batch before it is sent.</summary>
+    public int BufferSize { get; set; } = 1_000;
+
+    /// <summary>Longest a record waits in an exchange buffer before the batch is sent anyway.</summary>
+    public TimeSpan BufferTimeout { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How often a source partition sends a bare watermark when no data carries it (Flink's auto-watermark interval).</summary>
+    public TimeSpan WatermarkInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How often a keyed stage sends a bare watermark on each of its output channels. There are
+    /// upstream x downstream channels, so this is kept coarser than <see cref="WatermarkInterval"/>.
+    /// </summary>
+    public TimeSpan ExchangeWatermarkInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Records a source partition reads per pull.</summary>
+    public int SourceBatchSize { get; set; } = 4_096;
+
+    /// <summary>Batches that may queue on one exchange channel before the sender waits (backpressure).</summary>
+    public int MaxQueuedBatchesPerChannel { get; set; } = 8;
+}

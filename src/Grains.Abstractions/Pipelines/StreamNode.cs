@@ -1,0 +1,194 @@
+using Sluice.Functions;
+using Sluice.Sinks;
+using Sluice.Sources;
+using Sluice.Time;
+using Sluice.Windows;
+
+namespace Sluice.Pipelines;
+
+/// <summary>
+/// One transformation of the logical graph the builder records. Nodes are generic so the engine can build
+/// typed operators through <see cref="IStreamNodeVisitor{TResult}"/> without reflection.
+/// </summary>
+internal abstract class StreamNode(Pipeline pipeline, StreamNode? input, string name)
+{
+    public Pipeline Pipeline { get; } = pipeline;
+
+    public StreamNode? Input { get; } = input;
+
+    public string Name { get; } = name;
+
+    public abstract Type OutputType { get; }
+
+    public abstract TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor);
+
+    public override string ToString() => Name;
+}
+
+internal interface IStreamNodeVisitor<out TResult>
+{
+    TResult VisitSource<T>(SourceNode<T> node);
+
+    TResult VisitMap<TIn, TOut>(MapNode<TIn, TOut> node);
+
+    TResult VisitFilter<T>(FilterNode<T> node);
+
+    TResult VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node);
+
+    TResult VisitTimestamps<T>(TimestampsNode<T> node);
+
+    TResult VisitKeyBy<T, TKey>(KeyByNode<T, TKey> node) where TKey : notnull;
+
+    TResult VisitWindow<TIn, TKey, TAcc, TResult1, TOut>(WindowNode<TIn, TKey, TAcc, TResult1, TOut> node) where TKey : notnull;
+
+    TResult VisitSink<T>(SinkNode<T> node);
+}
+
+/// <summary>Type-free facts about nodes that the planner needs.</summary>
+internal interface ISourceNode
+{
+    int Partitions { get; }
+
+    bool CarriesWatermarks { get; }
+}
+
+internal interface IKeyByNode
+{
+    int MaxParallelism { get; }
+}
+
+internal interface IWindowNode
+{
+    StreamNode KeyByNode { get; }
+
+    WindowAssigner Assigner { get; }
+}
+
+internal interface ISinkNode
+{
+    int Parallelism { get; }
+}
+
+/// <summary>Stateless, chainable transformations (map, filter, flat map, timestamps).</summary>
+internal interface IStatelessNode;
+
+/// <summary>Where timestamps and watermarks are assigned.</summary>
+internal interface ITimestampsNode : IStatelessNode;
+
+internal sealed class SourceNode<T>(Pipeline pipeline, SourceDefinition<T> source)
+    : StreamNode(pipeline, null, source.Name), ISourceNode
+{
+    public int Partitions => Source.Partitions;
+
+    public bool CarriesWatermarks => Source.CarriesWatermarks;
+
+    public SourceDefinition<T> Source { get; } = source;
+
+    public override Type OutputType => typeof(T);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitSource(this);
+}
+
+internal sealed class MapNode<TIn, TOut>(Pipeline pipeline, StreamNode input, string name, Func<TIn, TOut> map)
+    : StreamNode(pipeline, input, name), IStatelessNode
+{
+    public Func<TIn, TOut> Map { get; } = map;
+
+    public override Type OutputType => typeof(TOut);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitMap(this);
+}
+
+internal sealed class FilterNode<T>(Pipeline pipeline, StreamNode input, string name, Func<T, bool> predicate)
+    : StreamNode(pipeline, input, name), IStatelessNode
+{
+    public Func<T, bool> Predicate { get; } = predicate;
+
+    public override Type OutputType => typeof(T);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitFilter(this);
+}
+
+internal sealed class FlatMapNode<TIn, TOut>(Pipeline pipeline, StreamNode input, string name, Action<TIn, ICollector<TOut>> flatMap)
+    : StreamNode(pipeline, input, name), IStatelessNode
+{
+    public Action<TIn, ICollector<TOut>> FlatMap { get; } = flatMap;
+
+    public override Type OutputType => typeof(TOut);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitFlatMap(this);
+}
+
+internal sealed class TimestampsNode<T>(Pipeline pipeline, StreamNode input, Func<T, long> extractor, WatermarkStrategy strategy)
+    : StreamNode(pipeline, input, "timestamps"), ITimestampsNode
+{
+    public Func<T, long> Extractor { get; } = extractor;
+
+    public WatermarkStrategy Strategy { get; } = strategy;
+
+    public override Type OutputType => typeof(T);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitTimestamps(this);
+}
+
+internal sealed class KeyByNode<T, TKey>(Pipeline pipeline, StreamNode input, Func<T, TKey> selector, int maxParallelism)
+    : StreamNode(pipeline, input, "keyBy"), IKeyByNode
+    where TKey : notnull
+{
+    public Func<T, TKey> Selector { get; } = selector;
+
+    public int MaxParallelism { get; } = maxParallelism;
+
+    public override Type OutputType => typeof(T);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitKeyBy(this);
+}
+
+/// <summary>
+/// A keyed window: records are folded into one accumulator per key and window by <see cref="Aggregate"/>,
+/// and a fired window's result goes through <see cref="Emit"/> (a plain result, or a process window function).
+/// </summary>
+internal sealed class WindowNode<TIn, TKey, TAcc, TResult, TOut>(
+    Pipeline pipeline,
+    KeyByNode<TIn, TKey> input,
+    string name,
+    WindowAssigner assigner,
+    Trigger trigger,
+    IAggregateFunction<TIn, TAcc, TResult> aggregate,
+    IProcessWindowFunction<TResult, TOut, TKey>? windowFunction,
+    bool accumulatorIsBuffer)
+    : StreamNode(pipeline, input, name), IWindowNode
+    where TKey : notnull
+{
+    public KeyByNode<TIn, TKey> KeyBy { get; } = input;
+
+    StreamNode IWindowNode.KeyByNode => KeyBy;
+
+    public WindowAssigner Assigner { get; } = assigner;
+
+    public Trigger Trigger { get; } = trigger;
+
+    public IAggregateFunction<TIn, TAcc, TResult> Aggregate { get; } = aggregate;
+
+    /// <summary>Null: the aggregate's result is the output (TResult == TOut).</summary>
+    public IProcessWindowFunction<TResult, TOut, TKey>? WindowFunction { get; } = windowFunction;
+
+    /// <summary>True when the accumulator buffers every record (Process), which matters for state size reporting.</summary>
+    public bool AccumulatorIsBuffer { get; } = accumulatorIsBuffer;
+
+    public override Type OutputType => typeof(TOut);
+
+    public override TResult1 Accept<TResult1>(IStreamNodeVisitor<TResult1> visitor) => visitor.VisitWindow(this);
+}
+
+internal sealed class SinkNode<T>(Pipeline pipeline, StreamNode input, SinkDefinition<T> sink)
+    : StreamNode(pipeline, input, sink.Name), ISinkNode
+{
+    public int Parallelism => Sink.Parallelism;
+
+    public SinkDefinition<T> Sink { get; } = sink;
+
+    public override Type OutputType => typeof(T);
+
+    public override TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor) => visitor.VisitSink(this);
+}

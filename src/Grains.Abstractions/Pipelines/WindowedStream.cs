@@ -1,0 +1,83 @@
+using Sluice.Functions;
+using Sluice.Pipelines;
+using Sluice.Windows;
+
+namespace Sluice;
+
+/// <summary>A keyed, windowed stream waiting for its window function.</summary>
+public sealed class WindowedStream<T, TKey>
+    where TKey : notnull
+{
+    private readonly KeyByNode<T, TKey> _keyBy;
+    private readonly WindowAssigner _assigner;
+    private readonly Trigger _trigger;
+
+    internal WindowedStream(KeyByNode<T, TKey> keyBy, WindowAssigner assigner, Trigger trigger)
+    {
+        _keyBy = keyBy;
+        _assigner = assigner;
+        _trigger = trigger;
+    }
+
+    /// <summary>Replaces the assigner's default trigger.</summary>
+    public WindowedStream<T, TKey> Trigger(Trigger trigger)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger);
+    }
+
+    /// <summary>Incremental aggregation; emits the aggregate's result per key and window.</summary>
+    public DataStream<TOut> Aggregate<TAcc, TOut>(IAggregateFunction<T, TAcc, TOut> aggregate, string name = "window-aggregate") =>
+        Build<TAcc, TOut, TOut>(aggregate, null, name, buffer: false);
+
+    /// <summary>Incremental aggregation whose single result per window is handed, with the window, to a process function.</summary>
+    public DataStream<TOut> Aggregate<TAcc, TResult, TOut>(
+        IAggregateFunction<T, TAcc, TResult> aggregate,
+        IProcessWindowFunction<TResult, TOut, TKey> windowFunction,
+        string name = "window-aggregate") =>
+        Build(aggregate, windowFunction, name, buffer: false);
+
+    /// <summary>Incremental aggregation with a projection that sees the key and the window.</summary>
+    public DataStream<TOut> Aggregate<TAcc, TResult, TOut>(
+        IAggregateFunction<T, TAcc, TResult> aggregate,
+        Func<TKey, TimeWindow, TResult, TOut> resultSelector,
+        string name = "window-aggregate")
+    {
+        ArgumentNullException.ThrowIfNull(resultSelector);
+        return Build(aggregate, new SelectorWindowFunction<TResult, TOut, TKey>(resultSelector), name, buffer: false);
+    }
+
+    /// <summary>Combines records pairwise as they arrive.</summary>
+    public DataStream<T> Reduce(Func<T, T, T> reduce, string name = "window-reduce")
+    {
+        ArgumentNullException.ThrowIfNull(reduce);
+        return Build<(bool, T), T, T>(new ReduceAggregate<T>(reduce), null, name, buffer: false);
+    }
+
+    /// <summary>Reduces incrementally and hands the single result, with the window, to a process function.</summary>
+    public DataStream<TOut> Reduce<TOut>(Func<T, T, T> reduce, IProcessWindowFunction<T, TOut, TKey> windowFunction, string name = "window-reduce")
+    {
+        ArgumentNullException.ThrowIfNull(reduce);
+        return Build(new ReduceAggregate<T>(reduce), windowFunction, name, buffer: false);
+    }
+
+    /// <summary>Buffers every record of a window and hands them all to the function when the window fires.</summary>
+    public DataStream<TOut> Process<TOut>(IProcessWindowFunction<T, TOut, TKey> windowFunction, string name = "window-process")
+    {
+        ArgumentNullException.ThrowIfNull(windowFunction);
+        return Build<List<T>, IReadOnlyList<T>, TOut>(
+            BufferAggregate<T>.Instance, new FlattenWindowFunction<T, TOut, TKey>(windowFunction), name, buffer: true);
+    }
+
+    private DataStream<TOut> Build<TAcc, TResult, TOut>(
+        IAggregateFunction<T, TAcc, TResult> aggregate,
+        IProcessWindowFunction<TResult, TOut, TKey>? windowFunction,
+        string name,
+        bool buffer)
+    {
+        ArgumentNullException.ThrowIfNull(aggregate);
+        var node = new WindowNode<T, TKey, TAcc, TResult, TOut>(
+            _keyBy.Pipeline, _keyBy, name, _assigner, _trigger, aggregate, windowFunction, buffer);
+        return new DataStream<TOut>(node);
+    }
+}

@@ -1,0 +1,54 @@
+namespace Sluice.Sources;
+
+/// <summary>
+/// A partitioned input of a pipeline. Each partition is read by one source reader inside a stream
+/// provider receiver, in order; the partition is the unit of watermarks and (later) offsets.
+/// </summary>
+public abstract class SourceDefinition<T>
+{
+    protected SourceDefinition(string name, int partitions)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (partitions <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(partitions), partitions, $"Source '{name}' needs at least one partition.");
+        }
+
+        Name = name;
+        Partitions = partitions;
+    }
+
+    public string Name { get; }
+
+    public int Partitions { get; }
+
+    /// <summary>True when records arrive with timestamps and watermarks of their own (no WithTimestamps needed).</summary>
+    public virtual bool CarriesWatermarks => false;
+
+    /// <summary>Opens a reader for one partition. Called on the silo that owns the partition's queue.</summary>
+    public abstract ISourceReader<T> OpenReader(int partition);
+}
+
+/// <summary>Reads one source partition, in order, without blocking.</summary>
+public interface ISourceReader<T>
+{
+    /// <summary>
+    /// Reads what is available now, at most <paramref name="maxRecords"/> records, into <paramref name="output"/>.
+    /// </summary>
+    /// <returns>The outcome: whether records are still waiting (lag) and whether the partition has ended.</returns>
+    SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds);
+}
+
+/// <summary>Receives what a reader reads: records with their source timestamps, and explicit watermarks.</summary>
+public interface ISourceOutput<in T>
+{
+    void Record(T value, long timestamp);
+
+    /// <summary>An explicit watermark between records; readers should return right after emitting one.</summary>
+    void Watermark(long watermark);
+}
+
+/// <summary>What a read left behind.</summary>
+/// <param name="Backlog">Records known to be waiting in the partition after this read (0 = caught up).</param>
+/// <param name="Ended">The partition is bounded and fully read.</param>
+public readonly record struct SourceReadResult(long Backlog, bool Ended);

@@ -1,0 +1,87 @@
+namespace Sluice.Windows;
+
+/// <summary>What a trigger decides for a window (Flink's <c>TriggerResult</c>).</summary>
+[Flags]
+public enum TriggerResult
+{
+    Continue = 0,
+    Fire = 1,
+    Purge = 2,
+    FireAndPurge = Fire | Purge,
+}
+
+/// <summary>Timers and clocks a trigger may use; timers are scoped to the current key and window.</summary>
+public interface ITriggerContext
+{
+    long CurrentWatermark { get; }
+
+    long CurrentProcessingTime { get; }
+
+    void RegisterEventTimeTimer(long time);
+
+    void RegisterProcessingTimeTimer(long time);
+
+    void DeleteEventTimeTimer(long time);
+
+    void DeleteProcessingTimeTimer(long time);
+}
+
+/// <summary>
+/// Decides when a window's contents are emitted (Flink's <c>Trigger</c>). Triggers are shared across
+/// keys and windows, so they keep their state in timers, not in fields.
+/// </summary>
+public abstract class Trigger
+{
+    public abstract TriggerResult OnElement(long timestamp, TimeWindow window, ITriggerContext context);
+
+    public abstract TriggerResult OnEventTime(long time, TimeWindow window, ITriggerContext context);
+
+    public abstract TriggerResult OnProcessingTime(long time, TimeWindow window, ITriggerContext context);
+
+    /// <summary>Removes whatever the trigger registered for the window when the window is purged.</summary>
+    public abstract void Clear(TimeWindow window, ITriggerContext context);
+}
+
+/// <summary>Fires once the watermark passes the end of the window (Flink's <c>EventTimeTrigger</c>).</summary>
+public sealed class EventTimeTrigger : Trigger
+{
+    public static EventTimeTrigger Instance { get; } = new();
+
+    public override TriggerResult OnElement(long timestamp, TimeWindow window, ITriggerContext context)
+    {
+        if (window.MaxTimestamp <= context.CurrentWatermark)
+        {
+            // Late but within allowed lateness: fire right away with the updated contents.
+            return TriggerResult.Fire;
+        }
+
+        context.RegisterEventTimeTimer(window.MaxTimestamp);
+        return TriggerResult.Continue;
+    }
+
+    public override TriggerResult OnEventTime(long time, TimeWindow window, ITriggerContext context) =>
+        time == window.MaxTimestamp ? TriggerResult.Fire : TriggerResult.Continue;
+
+    public override TriggerResult OnProcessingTime(long time, TimeWindow window, ITriggerContext context) => TriggerResult.Continue;
+
+    public override void Clear(TimeWindow window, ITriggerContext context) => context.DeleteEventTimeTimer(window.MaxTimestamp);
+}
+
+/// <summary>Fires when the processing-time clock passes the end of the window.</summary>
+public sealed class ProcessingTimeTrigger : Trigger
+{
+    public static ProcessingTimeTrigger Instance { get; } = new();
+
+    public override TriggerResult OnElement(long timestamp, TimeWindow window, ITriggerContext context)
+    {
+        context.RegisterProcessingTimeTimer(window.MaxTimestamp);
+        return TriggerResult.Continue;
+    }
+
+    public override TriggerResult OnEventTime(long time, TimeWindow window, ITriggerContext context) => TriggerResult.Continue;
+
+    public override TriggerResult OnProcessingTime(long time, TimeWindow window, ITriggerContext context) =>
+        time == window.MaxTimestamp ? TriggerResult.Fire : TriggerResult.Continue;
+
+    public override void Clear(TimeWindow window, ITriggerContext context) => context.DeleteProcessingTimeTimer(window.MaxTimestamp);
+}

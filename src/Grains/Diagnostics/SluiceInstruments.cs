@@ -1,0 +1,31 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Sluice.Diagnostics;
+
+/// <summary>
+/// Sluice's meter and activity source, both named "Sluice" (beside Orleans' "Microsoft.Orleans").
+/// Counters are added to in bulk (per pull, per report), never per record.
+/// </summary>
+internal static class SluiceInstruments
+{
+    public const string Name = "Sluice";
+
+    public static readonly Meter Meter = new(Name);
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    public static readonly Counter<long> RecordsRead = Meter.CreateCounter<long>("sluice.source.records", "{record}", "Records read from source partitions");
+
+    public static readonly Counter<long> RecordsProcessed = Meter.CreateCounter<long>("sluice.task.records_in", "{record}", "Records processed by keyed and sink tasks");
+
+    public static readonly Counter<long> LateRecordsDropped = Meter.CreateCounter<long>("sluice.records.late", "{record}", "Records that arrived after all their windows closed");
+
+    public static readonly Counter<long> InvalidRecords = Meter.CreateCounter<long>("sluice.records.invalid", "{record}", "Records dropped because a user function threw or a key was null");
+
+    public static readonly Counter<long> ExchangeBatches = Meter.CreateCounter<long>("sluice.exchange.batches", "{batch}", "Batches sent between stages");
+
+    public static readonly Counter<long> ExchangeBareWatermarks = Meter.CreateCounter<long>("sluice.exchange.watermarks", "{message}", "Watermark-only control messages sent between stages");
+
+    public static readonly Counter<long> DuplicatesDropped = Meter.CreateCounter<long>("sluice.exchange.duplicates", "{batch}", "Redelivered batches dropped by sequence number");
+}

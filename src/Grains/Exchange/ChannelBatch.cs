@@ -1,0 +1,43 @@
+namespace Sluice.Exchange;
+
+/// <summary>Control flags carried in band with a channel's data.</summary>
+[Flags]
+internal enum ChannelFlags : byte
+{
+    None = 0,
+
+    /// <summary>The sender is idle: ignore its watermark until it sends again.</summary>
+    Idle = 1,
+
+    /// <summary>The sender will send nothing more; its watermark is final.</summary>
+    EndOfInput = 2,
+}
+
+/// <summary>
+/// One message on an ordered channel (sender task -> receiver task): optional records, then the sender's
+/// watermark as of after those records. <see cref="Sequence"/> starts at 1 and grows by one per message, so
+/// the receiver drops redelivered messages.
+/// </summary>
+[GenerateSerializer, Immutable]
+internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records)
+{
+    /// <summary>The sender's index among the receiver's inputs.</summary>
+    [Id(0)]
+    public int Channel { get; } = channel;
+
+    [Id(1)]
+    public long Sequence { get; } = sequence;
+
+    [Id(2)]
+    public long Watermark { get; } = watermark;
+
+    [Id(3)]
+    public ChannelFlags Flags { get; } = flags;
+
+    [Id(4)]
+    public RecordBatch? Records { get; } = records;
+
+    public int RecordCount => Records?.Count ?? 0;
+
+    public override string ToString() => $"channel {Channel} #{Sequence} wm={Watermark} {Flags} records={RecordCount}";
+}

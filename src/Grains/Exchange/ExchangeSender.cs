@@ -1,0 +1,214 @@
+using Microsoft.Extensions.Logging;
+using Sluice.KeyGroups;
+using Sluice.Pipelines;
+using Sluice.Tasks;
+
+namespace Sluice.Exchange;
+
+/// <summary>
+/// The sending end of one edge of a task: an ordered channel per target task, each with at most one call in
+/// flight. A batch is sent when its buffer fills or on the buffer timeout; a failed call is retried with the
+/// same sequence number (the receiver drops the copy if the first one did arrive). Watermarks ride on data
+/// batches; a bare watermark goes out only when it changed, at most once per exchange watermark interval.
+/// Runs on the owning grain's scheduler, so it needs no locks.
+/// </summary>
+internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
+{
+    private readonly Channel[] _channels;
+    private readonly IRecordBatchBuilder[] _buffers;
+    private readonly PipelineOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<long> _clock;
+    private readonly Action<string> _onFatal;
+    private long _watermark = long.MinValue;
+    private bool _idle;
+    private bool _ended;
+    private long _lastBareWatermarkAt;
+
+    public ExchangeSender(
+        IGrainFactory grains, PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers,
+        ILogger logger, Func<long> clock, Action<string> onFatal)
+    {
+        _buffers = buffers;
+        _options = plan.Options;
+        _logger = logger;
+        _clock = clock;
+        _onFatal = onFatal;
+        _channels = new Channel[buffers.Length];
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            var key = PipelinePlan.TaskKey(plan.Id, target.Index, targetTasks[i]);
+            _channels[i] = new Channel(grains.GetGrain<IKeyGroupGrain>(key), senderChannel, key);
+        }
+    }
+
+    public long BatchesSent { get; private set; }
+
+    public long BareWatermarksSent { get; private set; }
+
+    public long Retries { get; private set; }
+
+    public void OnBufferFull(int target) => Send(target, ChannelFlags.None);
+
+    public void OnWatermark(long watermark) => _watermark = Math.Max(_watermark, watermark);
+
+    public void OnIdle(bool idle) => _idle = idle;
+
+    public void OnEndOfInput()
+    {
+        _ended = true;
+        _watermark = long.MaxValue;
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            Send(i, ChannelFlags.EndOfInput);
+        }
+    }
+
+    /// <summary>Sends buffered records (on the buffer timeout) and due bare watermarks.</summary>
+    public void OnTick(long now)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        var watermarkDue = now - _lastBareWatermarkAt >= (long)_options.ExchangeWatermarkInterval.TotalMilliseconds;
+        var sentBare = false;
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            var channel = _channels[i];
+            if (_buffers[i].Count > 0)
+            {
+                Send(i, ChannelFlags.None);
+            }
+            else if (watermarkDue && channel.Pending.Count == 0 && (channel.SentWatermark < _watermark || channel.SentIdle != _idle))
+            {
+                Send(i, _idle ? ChannelFlags.Idle : ChannelFlags.None);
+                BareWatermarksSent++;
+                sentBare = true;
+            }
+        }
+
+        if (sentBare)
+        {
+            _lastBareWatermarkAt = now;
+        }
+    }
+
+    /// <summary>Completes when no channel has more than the allowed number of queued batches.</summary>
+    public Task WaitForCapacityAsync()
+    {
+        foreach (var channel in _channels)
+        {
+            if (channel.Pending.Count > _options.MaxQueuedBatchesPerChannel)
+            {
+                return WaitSlowAsync();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>True when every batch handed to this sender has been delivered.</summary>
+    public bool IsDrained
+    {
+        get
+        {
+            foreach (var channel in _channels)
+            {
+                if (channel.Pending.Count > 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    private async Task WaitSlowAsync()
+    {
+        foreach (var channel in _channels)
+        {
+            while (channel.Pending.Count > _options.MaxQueuedBatchesPerChannel && channel.Loop is { } loop)
+            {
+                await loop;
+            }
+        }
+    }
+
+    private void Send(int index, ChannelFlags flags)
+    {
+        var channel = _channels[index];
+        var buffer = _buffers[index];
+        var records = buffer.Count > 0 ? buffer.Build() : null;
+        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records);
+        channel.SentWatermark = _watermark;
+        channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
+        channel.Pending.Enqueue(batch);
+        BatchesSent++;
+        if (channel.Loop is null)
+        {
+            var loop = DrainAsync(channel);
+            if (!loop.IsCompleted)
+            {
+                channel.Loop = loop;
+            }
+        }
+    }
+
+    private async Task DrainAsync(Channel channel)
+    {
+        // Started from the grain's turn, so every continuation runs on the grain's scheduler.
+        while (channel.Pending.TryPeek(out var batch))
+        {
+            var attempt = 0;
+            while (true)
+            {
+                try
+                {
+                    await channel.Target.DeliverAsync(batch);
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    attempt++;
+                    Retries++;
+                    if (attempt >= 30)
+                    {
+                        _onFatal($"Channel to {channel.TargetKey} failed {attempt} times; last error: {ex.Message}");
+                        channel.Pending.Clear();
+                        channel.Loop = null;
+                        return;
+                    }
+
+                    _logger.LogWarning(ex, "Delivery of {Batch} to {Target} failed (attempt {Attempt}); resending with the same sequence number", batch, channel.TargetKey, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 20 * (1 << Math.Min(attempt, 8)))));
+                }
+            }
+
+            channel.Pending.Dequeue();
+        }
+
+        channel.Loop = null;
+    }
+
+    private sealed class Channel(IKeyGroupGrain target, int senderChannel, string targetKey)
+    {
+        public IKeyGroupGrain Target { get; } = target;
+
+        public int SenderChannel { get; } = senderChannel;
+
+        public string TargetKey { get; } = targetKey;
+
+        public long NextSequence { get; set; } = 1;
+
+        public Queue<ChannelBatch> Pending { get; } = new();
+
+        public Task? Loop { get; set; }
+
+        public long SentWatermark { get; set; } = long.MinValue;
+
+        public bool SentIdle { get; set; }
+    }
+}

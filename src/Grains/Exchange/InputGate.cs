@@ -1,0 +1,123 @@
+namespace Sluice.Exchange;
+
+/// <summary>
+/// The receiving end of a task's input channels: drops redelivered messages by sequence number and keeps
+/// each channel's watermark, idleness and end. The task's watermark is the minimum over channels that
+/// are neither idle nor ended; it only moves forward.
+/// </summary>
+internal sealed class InputGate
+{
+    private readonly Dictionary<int, int> _slotOfChannel;
+    private readonly ChannelState[] _slots;
+
+    public InputGate(IReadOnlyList<int> channels)
+    {
+        _slotOfChannel = new Dictionary<int, int>(channels.Count);
+        _slots = new ChannelState[channels.Count];
+        for (var i = 0; i < channels.Count; i++)
+        {
+            _slotOfChannel.Add(channels[i], i);
+            _slots[i] = new ChannelState { Watermark = long.MinValue };
+        }
+    }
+
+    public long Watermark { get; private set; } = long.MinValue;
+
+    public bool Ended { get; private set; }
+
+    /// <summary>True when every input that has not ended is idle.</summary>
+    public bool Idle { get; private set; }
+
+    public long DuplicatesDropped { get; private set; }
+
+    public int ChannelCount => _slots.Length;
+
+    /// <summary>Returns false for a message seen before (or from a channel this task does not read).</summary>
+    public bool TryAccept(ChannelBatch batch)
+    {
+        if (!_slotOfChannel.TryGetValue(batch.Channel, out var slot))
+        {
+            throw new InvalidOperationException($"Received {batch} on a channel this task does not read.");
+        }
+
+        ref var state = ref _slots[slot];
+        if (batch.Sequence <= state.LastSequence)
+        {
+            DuplicatesDropped++;
+            return false;
+        }
+
+        state.LastSequence = batch.Sequence;
+        return true;
+    }
+
+    /// <summary>Applies the message's watermark and flags (after its records were processed).</summary>
+    /// <returns>True when the task's watermark advanced, or it ended.</returns>
+    public bool Update(ChannelBatch batch)
+    {
+        ref var state = ref _slots[_slotOfChannel[batch.Channel]];
+        if (batch.Watermark > state.Watermark)
+        {
+            state.Watermark = batch.Watermark;
+        }
+
+        state.Idle = (batch.Flags & ChannelFlags.Idle) != 0 && batch.RecordCount == 0;
+        state.Ended |= (batch.Flags & ChannelFlags.EndOfInput) != 0;
+        return Recompute();
+    }
+
+    private bool Recompute()
+    {
+        var min = long.MaxValue;
+        var active = 0;
+        var ended = 0;
+        foreach (ref readonly var s in _slots.AsSpan())
+        {
+            if (s.Ended)
+            {
+                ended++;
+                continue;
+            }
+
+            if (s.Idle)
+            {
+                continue;
+            }
+
+            active++;
+            if (s.Watermark < min)
+            {
+                min = s.Watermark;
+            }
+        }
+
+        var wasEnded = Ended;
+        Ended = ended == _slots.Length;
+        Idle = !Ended && active == 0;
+        if (Ended)
+        {
+            min = long.MaxValue;
+        }
+        else if (active == 0)
+        {
+            // Everything idle: hold the watermark where it is (Flink does not advance on all-idle inputs).
+            return false;
+        }
+
+        if (min > Watermark)
+        {
+            Watermark = min;
+            return true;
+        }
+
+        return Ended && !wasEnded;
+    }
+
+    private struct ChannelState
+    {
+        public long LastSequence;
+        public long Watermark;
+        public bool Idle;
+        public bool Ended;
+    }
+}

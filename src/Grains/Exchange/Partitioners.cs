@@ -1,0 +1,53 @@
+using Sluice.KeyGroups;
+using Sluice.Operators;
+using Sluice.Tasks;
+
+namespace Sluice.Exchange;
+
+/// <summary>
+/// The end of a chain before a <c>KeyBy</c>: puts each record in the buffer of its key group in the next
+/// stage. A null key is counted and reported, never sent.
+/// </summary>
+internal sealed class KeyGroupPartitioner<T, TKey>(
+    Func<T, TKey> selector,
+    KeyGroupAssigner<TKey> assigner,
+    RecordBatchBuilder<T>[] buffers,
+    IBufferedOutput output,
+    int bufferSize,
+    OperatorCounters counters,
+    UserErrorReporter errors,
+    string stageName) : IRecordSink<T>
+    where TKey : notnull
+{
+    public void Push(T value, long timestamp)
+    {
+        var key = selector(value);
+        if (key is null)
+        {
+            counters.InvalidRecords++;
+            errors.Report(new InvalidOperationException($"The key selector of '{stageName}' returned null; records need a key to be partitioned."), "extracting a key");
+            return;
+        }
+
+        var group = assigner.Assign(key);
+        var buffer = buffers[group];
+        buffer.Add(value, timestamp);
+        if (buffer.Count >= bufferSize)
+        {
+            output.OnBufferFull(group);
+        }
+    }
+}
+
+/// <summary>The end of a chain before a sink: one buffer, to the sink task this task feeds.</summary>
+internal sealed class ForwardPartitioner<T>(RecordBatchBuilder<T> buffer, IBufferedOutput output, int bufferSize) : IRecordSink<T>
+{
+    public void Push(T value, long timestamp)
+    {
+        buffer.Add(value, timestamp);
+        if (buffer.Count >= bufferSize)
+        {
+            output.OnBufferFull(0);
+        }
+    }
+}

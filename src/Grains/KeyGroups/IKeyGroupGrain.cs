@@ -1,0 +1,13 @@
+using Sluice.Exchange;
+
+namespace Sluice.KeyGroups;
+
+/// <summary>
+/// One task of a stage: a key group of a keyed stage or a sink task. Key: "{pipeline}/{stage}/{task}".
+/// Fed by the exchange (this interface) or, for the first stage after the sources, by stream delivery.
+/// </summary>
+internal interface IKeyGroupGrain : IGrainWithStringKey
+{
+    /// <summary>Delivers the next message of one input channel. Redelivered messages are dropped.</summary>
+    Task DeliverAsync(ChannelBatch batch);
+}

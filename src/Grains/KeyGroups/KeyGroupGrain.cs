@@ -1,0 +1,214 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+using Orleans.Streams.Core;
+using Sluice.Exchange;
+using Sluice.Pipelines;
+using Sluice.Sources;
+using Sluice.Status;
+using Sluice.Tasks;
+
+namespace Sluice.KeyGroups;
+
+/// <summary>
+/// One key group of a keyed stage (or one sink task): holds the state and timers of every key in the group
+/// and runs the stage's chain on batches. Input arrives by stream delivery (from source partitions) or by
+/// exchange calls (from an upstream stage); both go through one <see cref="InputGate"/>. A single grain
+/// timer flushes exchange buffers, fires processing-time timers and reports progress.
+/// </summary>
+[ImplicitStreamSubscription(SourceStreams.Namespace)]
+[KeepAlive]
+internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<KeyGroupGrain> logger)
+    : Grain, IKeyGroupGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<ChannelBatch>
+{
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+    private readonly ILogger _logger = logger;
+    private PipelinePlan _plan = null!;
+    private StagePlan _stage = null!;
+    private int _taskIndex;
+    private IStageTask _task = null!;
+    private InputGate _gate = null!;
+    private List<ExchangeSender> _senders = null!;
+    private UserErrorReporter _errors = null!;
+    private IGrainTimer? _timer;
+    private long _lastReportAt;
+    private TaskReport? _lastReport;
+    private bool _finished;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (pipelineId, stage, task) = PipelinePlan.ParseTaskKey(this.GetPrimaryKeyString());
+        _plan = registry.Get(pipelineId);
+        _stage = _plan.GetStage(stage);
+        _taskIndex = task;
+        var name = $"{pipelineId}/{_stage.Name}[{task}]";
+        _errors = new UserErrorReporter(logger, name, Now);
+        var context = new GrainTaskContext(this, _plan, task, ServiceProvider, Now, _errors);
+        _task = _stage.Head.Accept(new StageTaskBuilder(context, name));
+        _senders = context.Senders;
+        _gate = new InputGate(_stage.ChannelsOf(task));
+        _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _timer?.Dispose();
+        if (!_finished)
+        {
+            // Until checkpoints land, state lost here is lost: say so loudly.
+            LogDeactivatedWithState(logger, this.GetPrimaryKeyString(), reason.ToString(), _task?.StateEntries ?? 0);
+        }
+
+        await ReportAsync(force: true);
+    }
+
+    public Task DeliverAsync(ChannelBatch batch) => HandleAsync(batch);
+
+    public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
+        handleFactory.Create<ChannelBatch>().ResumeAsync(this);
+
+    public async Task OnNextAsync(IList<SequentialItem<ChannelBatch>> items)
+    {
+        foreach (var item in items)
+        {
+            await HandleAsync(item.Item);
+        }
+    }
+
+    public Task OnCompletedAsync() => Task.CompletedTask;
+
+    public Task OnErrorAsync(Exception ex)
+    {
+        logger.LogError(ex, "Stream delivery to {Task} failed", this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    private Task HandleAsync(ChannelBatch batch)
+    {
+        if (!_gate.TryAccept(batch))
+        {
+            return Task.CompletedTask;
+        }
+
+        if (batch.Records is { } records)
+        {
+            _task.Process(records);
+        }
+
+        var wasIdle = _gate.Idle;
+        if (_gate.Update(batch))
+        {
+            if (_gate.Ended)
+            {
+                _task.OnEndOfInput();
+                _finished = true;
+            }
+            else
+            {
+                _task.OnWatermark(_gate.Watermark);
+            }
+        }
+
+        if (wasIdle != _gate.Idle)
+        {
+            _task.OnIdle(_gate.Idle);
+        }
+
+        return WaitForCapacityAsync();
+    }
+
+    private Task WaitForCapacityAsync()
+    {
+        foreach (var sender in _senders)
+        {
+            var wait = sender.WaitForCapacityAsync();
+            if (!wait.IsCompleted)
+            {
+                return WaitAllAsync();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task WaitAllAsync()
+    {
+        foreach (var sender in _senders)
+        {
+            await sender.WaitForCapacityAsync();
+        }
+    }
+
+    private async Task OnTickAsync(CancellationToken cancellationToken)
+    {
+        var now = Now();
+        if (_task.NextProcessingTime is { } next && next <= now)
+        {
+            _task.OnProcessingTime(now);
+        }
+
+        foreach (var sender in _senders)
+        {
+            sender.OnTick(now);
+        }
+
+        if (now - _lastReportAt >= (long)ReportInterval.TotalMilliseconds)
+        {
+            _lastReportAt = now;
+            await ReportAsync(force: false);
+        }
+    }
+
+    private async Task ReportAsync(bool force)
+    {
+        if (_task is null)
+        {
+            return;
+        }
+
+        var c = _task.Counters;
+        var report = new TaskReport(
+            _stage.Index, _taskIndex, c.RecordsIn, c.RecordsOut, _gate.Watermark, c.LateRecordsDropped, c.InvalidRecords,
+            _errors.LastError, _task.StateEntries, _gate.DuplicatesDropped, _finished && _senders.TrueForAll(s => s.IsDrained));
+        if (!force && report == _lastReport)
+        {
+            return;
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<IPipelineReportsGrain>(_plan.Id).ReportTaskAsync(report);
+            _lastReport = report;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not report progress of {Task}", this.GetPrimaryKeyString());
+        }
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key group {Task} deactivated ({Reason}) while holding {Entries} state entries; without checkpoints this state is gone")]
+    private static partial void LogDeactivatedWithState(ILogger logger, string task, string reason, int entries);
+
+    /// <summary>Wires a task's outputs to exchange senders that call the next stage's grains.</summary>
+    private sealed class GrainTaskContext(KeyGroupGrain grain, PipelinePlan plan, int task, IServiceProvider services, Func<long> clock, UserErrorReporter errors)
+        : TaskBuildContext(plan, task, services, clock, errors)
+    {
+        public List<ExchangeSender> Senders { get; } = [];
+
+        public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
+        {
+            var senderChannel = target.InputFrom(fromSource: false, grain._stage.Index).ChannelOffset + TaskIndex;
+            var targets = target.Kind == StageKind.Keyed
+                ? Enumerable.Range(0, target.Parallelism).ToArray()
+                : [target.ForwardTarget(TaskIndex)];
+            var sender = new ExchangeSender(
+                grain.GrainFactory, Plan, target, senderChannel, targets, buffers, grain._logger, Clock,
+                reason => Errors.Report(new InvalidOperationException(reason), "sending downstream"));
+            Senders.Add(sender);
+            Outputs.Add(sender);
+            return sender;
+        }
+    }
+}

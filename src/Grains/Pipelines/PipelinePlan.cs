@@ -1,0 +1,124 @@
+using Sluice.Pipelines;
+
+namespace Sluice.Pipelines;
+
+/// <summary>The physical plan of a pipeline: source stages feeding keyed and sink stages over exchanges.</summary>
+internal sealed class PipelinePlan(
+    Pipeline pipeline,
+    IReadOnlyList<SourcePlan> sources,
+    IReadOnlyList<StagePlan> stages,
+    IReadOnlyDictionary<StreamNode, List<StreamNode>> consumers,
+    IReadOnlyDictionary<StreamNode, StagePlan> stageOf)
+{
+    public Pipeline Pipeline { get; } = pipeline;
+
+    public string Id => Pipeline.Id;
+
+    public PipelineOptions Options => Pipeline.Options;
+
+    public IReadOnlyList<SourcePlan> Sources { get; } = sources;
+
+    /// <summary>Keyed and sink stages; stage <c>i</c> is at index <c>i - 1</c>.</summary>
+    public IReadOnlyList<StagePlan> Stages { get; } = stages;
+
+    /// <summary>The nodes that read each node's output.</summary>
+    public IReadOnlyList<StreamNode> ConsumersOf(StreamNode node) => consumers.TryGetValue(node, out var list) ? list : [];
+
+    /// <summary>The stage a window or sink node starts.</summary>
+    public StagePlan StageOf(StreamNode head) => stageOf[head];
+
+    public int KeyGroups => Stages.Where(s => s.Kind == StageKind.Keyed).Sum(s => s.Parallelism);
+
+    public StagePlan GetStage(int index) =>
+        index >= 1 && index <= Stages.Count
+            ? Stages[index - 1]
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"Pipeline '{Id}' has stages 1..{Stages.Count}.");
+
+    public static string TaskKey(string pipelineId, int stage, int task) => $"{pipelineId}/{stage}/{task}";
+
+    /// <summary>Parses a task grain key "{pipeline}/{stage}/{task}".</summary>
+    public static (string Pipeline, int Stage, int Task) ParseTaskKey(string key)
+    {
+        var last = key.LastIndexOf('/');
+        var middle = last > 0 ? key.LastIndexOf('/', last - 1) : -1;
+        if (middle <= 0
+            || !int.TryParse(key.AsSpan(middle + 1, last - middle - 1), out var stage)
+            || !int.TryParse(key.AsSpan(last + 1), out var task))
+        {
+            throw new FormatException($"'{key}' is not a task key of the form pipeline/stage/task.");
+        }
+
+        return (key[..middle], stage, task);
+    }
+}
+
+internal enum StageKind
+{
+    Keyed,
+    Sink,
+}
+
+/// <summary>Where a stage's input comes from; channel ids at the receiver are <c>ChannelOffset + sender index</c>.</summary>
+internal sealed record InputPlan(bool FromSource, int Upstream, int UpstreamParallelism, int ChannelOffset);
+
+/// <summary>A source and its partitions: the source stage, which runs inside the stream provider's receivers.</summary>
+internal sealed class SourcePlan(int index, StreamNode node, string name, int partitions, bool carriesWatermarks)
+{
+    public int Index { get; } = index;
+
+    public StreamNode Node { get; } = node;
+
+    public string Name { get; } = name;
+
+    public int Partitions { get; } = partitions;
+
+    public bool CarriesWatermarks { get; } = carriesWatermarks;
+
+    /// <summary>Stages this source's chain sends to.</summary>
+    public List<int> Targets { get; } = [];
+}
+
+/// <summary>A keyed stage (one grain per key group) or a sink stage (one grain per sink task).</summary>
+internal sealed class StagePlan(int index, StageKind kind, string name, int parallelism, StreamNode head)
+{
+    public int Index { get; } = index;
+
+    public StageKind Kind { get; } = kind;
+
+    public string Name { get; } = name;
+
+    public int Parallelism { get; } = parallelism;
+
+    /// <summary>The keyed operator (window node) or the sink node that starts the stage's chain.</summary>
+    public StreamNode Head { get; } = head;
+
+    public List<InputPlan> Inputs { get; } = [];
+
+    /// <summary>Stages this stage's chain sends to.</summary>
+    public List<int> Targets { get; } = [];
+
+    public InputPlan InputFrom(bool fromSource, int upstream) =>
+        Inputs.Find(i => i.FromSource == fromSource && i.Upstream == upstream)
+        ?? throw new InvalidOperationException($"Stage {Index} has no input from {(fromSource ? "source" : "stage")} {upstream}.");
+
+    /// <summary>Which sender tasks feed task <paramref name="task"/>: all of them for a keyed stage; a sink task gets sender i when i mod parallelism == task.</summary>
+    public IReadOnlyList<int> ChannelsOf(int task)
+    {
+        var channels = new List<int>();
+        foreach (var input in Inputs)
+        {
+            for (var sender = 0; sender < input.UpstreamParallelism; sender++)
+            {
+                if (Kind == StageKind.Keyed || sender % Parallelism == task)
+                {
+                    channels.Add(input.ChannelOffset + sender);
+                }
+            }
+        }
+
+        return channels;
+    }
+
+    /// <summary>The sink task that sender <paramref name="sender"/> forwards to.</summary>
+    public int ForwardTarget(int sender) => sender % Parallelism;
+}

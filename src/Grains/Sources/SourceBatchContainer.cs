@@ -1,0 +1,28 @@
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+using Sluice.Exchange;
+
+namespace Sluice.Sources;
+
+/// <summary>One channel message from a source partition to one key-group stream, as Orleans streams carry it.</summary>
+[GenerateSerializer, Immutable]
+internal sealed class SourceBatchContainer(StreamId streamId, EventSequenceTokenV2 token, ChannelBatch batch) : IBatchContainer
+{
+    [Id(0)]
+    public StreamId StreamId { get; } = streamId;
+
+    [Id(1)]
+    public EventSequenceTokenV2 Token { get; } = token;
+
+    [Id(2)]
+    public ChannelBatch Batch { get; } = batch;
+
+    public StreamSequenceToken SequenceToken => Token;
+
+    public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>() =>
+        Batch is T item ? [Tuple.Create(item, (StreamSequenceToken)Token)] : [];
+
+    public bool ImportRequestContext() => false;
+
+    public override string ToString() => $"{StreamId} {Batch}";
+}

@@ -1,0 +1,171 @@
+using Orleans.Streams;
+using Sluice.Exchange;
+using Sluice.Operators;
+using Sluice.Pipelines;
+using Sluice.Status;
+using Sluice.Tasks;
+using Sluice.Time;
+
+namespace Sluice.Sources;
+
+/// <summary>A source partition as its receiver drives it.</summary>
+internal interface ISourcePartitionTask
+{
+    PipelinePlan Plan { get; }
+
+    /// <summary>Upper bound on the containers one <see cref="Poll"/> adds.</summary>
+    int MaxContainersPerPoll { get; }
+
+    bool Ended { get; }
+
+    void Poll(long now, List<IBatchContainer> output);
+
+    SourceReport Report();
+}
+
+/// <summary>
+/// Reads one source partition, runs the chain fused after the source (timestamps, map, filter...), routes
+/// records to the key groups of the next stage and stamps the partition's watermark on what it sends.
+/// The partition counts as idle only when it has no backlog and has been silent for the idle timeout;
+/// a lagging partition always holds the watermark back.
+/// </summary>
+internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutput<T>
+{
+    private readonly SourcePlan _source;
+    private readonly int _partition;
+    private readonly Sources.ISourceReader<T> _reader;
+    private readonly IRecordSink<T> _chain;
+    private readonly SourceTaskContext _context;
+    private readonly SourcePullContext _pull;
+    private readonly long _watermarkInterval;
+    private long _recordsRead;
+    private long _backlog;
+    private long _lastActivity;
+    private long _lastBroadcastAt = long.MinValue;
+    private long _broadcastWatermark = long.MinValue;
+    private bool _broadcastIdle;
+    private bool _idle;
+
+    public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
+    {
+        _source = source;
+        _partition = partition;
+        _reader = reader;
+        _context = context;
+        _pull = pull;
+        _chain = chain;
+        _watermarkInterval = (long)context.Plan.Options.WatermarkInterval.TotalMilliseconds;
+        var targets = context.Emitters.Sum(e => e.Targets);
+        MaxContainersPerPoll = (2 * targets) + (context.Plan.Options.SourceBatchSize / context.Plan.Options.BufferSize) + 2;
+    }
+
+    public PipelinePlan Plan => _context.Plan;
+
+    public int MaxContainersPerPoll { get; }
+
+    public bool Ended { get; private set; }
+
+    public void Poll(long now, List<IBatchContainer> output)
+    {
+        if (Ended)
+        {
+            return;
+        }
+
+        _pull.Output = output;
+        var before = _recordsRead;
+        var result = _reader.Read(Plan.Options.SourceBatchSize, this, now);
+        _backlog = result.Backlog;
+        if (_recordsRead > before || _lastActivity == 0)
+        {
+            _lastActivity = now;
+        }
+
+        foreach (var emit in _context.PeriodicWatermarkEmitters)
+        {
+            emit();
+        }
+
+        if (result.Ended)
+        {
+            Ended = true;
+            _pull.StampedWatermark = long.MaxValue;
+            FlushAll(long.MaxValue, ChannelFlags.EndOfInput, everyTarget: true);
+            return;
+        }
+
+        var watermark = _context.Watermark.Current;
+        _idle = _context.Watermark.GeneratorIdle
+            || (_context.IdleTimeout is { } timeout && _backlog == 0 && now - _lastActivity >= (long)timeout.TotalMilliseconds);
+        var changed = watermark != _broadcastWatermark || _idle != _broadcastIdle;
+        var due = changed && now - _lastBroadcastAt >= _watermarkInterval;
+        _pull.StampedWatermark = watermark;
+        FlushAll(watermark, _idle ? ChannelFlags.Idle : ChannelFlags.None, everyTarget: due);
+        if (due)
+        {
+            _lastBroadcastAt = now;
+            _broadcastWatermark = watermark;
+            _broadcastIdle = _idle;
+        }
+    }
+
+    public SourceReport Report() => new(
+        _source.Index, _partition, _recordsRead, _context.Watermark.Current, _idle, _backlog, Ended,
+        _context.Counters.InvalidRecords, _context.Errors.LastError);
+
+    void ISourceOutput<T>.Record(T value, long timestamp)
+    {
+        _recordsRead++;
+        try
+        {
+            _chain.Push(value, timestamp);
+        }
+        catch (Exception ex)
+        {
+            _context.Counters.InvalidRecords++;
+            _context.Errors.Report(ex, $"processing record {_recordsRead - 1} of partition {_partition}");
+        }
+    }
+
+    void ISourceOutput<T>.Watermark(long watermark)
+    {
+        // An explicit watermark: what was read before it leaves first, stamped with it, and every target
+        // hears of it now, so no record read after it is processed before it.
+        _context.Watermark.EmitWatermark(watermark);
+        var current = _context.Watermark.Current;
+        _pull.StampedWatermark = current;
+        FlushAll(current, ChannelFlags.None, everyTarget: true);
+        _broadcastWatermark = current;
+        _broadcastIdle = false;
+    }
+
+    private void FlushAll(long watermark, ChannelFlags flags, bool everyTarget)
+    {
+        foreach (var emitter in _context.Emitters)
+        {
+            emitter.Flush(watermark, flags, everyTarget);
+        }
+    }
+}
+
+/// <summary>Builds a source partition's chain with emitters as its outputs.</summary>
+internal sealed class SourceTaskContext(PipelinePlan plan, SourcePlan source, int partition, IServiceProvider services, Func<long> clock, UserErrorReporter errors, SourcePullContext pull)
+    : TaskBuildContext(plan, partition, services, clock, errors)
+{
+    public PartitionWatermark Watermark { get; } = new();
+
+    public override PartitionWatermark? SourceWatermark => Watermark;
+
+    public List<SourceEmitter> Emitters { get; } = [];
+
+    public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
+    {
+        var channel = target.InputFrom(fromSource: true, source.Index).ChannelOffset + TaskIndex;
+        var targets = target.Kind == StageKind.Keyed
+            ? Enumerable.Range(0, target.Parallelism).ToArray()
+            : [target.ForwardTarget(TaskIndex)];
+        var emitter = new SourceEmitter(Plan, target, channel, targets, buffers, pull);
+        Emitters.Add(emitter);
+        return emitter;
+    }
+}

@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Streams;
+using Sluice.KeyGroups;
+using Sluice.Pipelines;
+using Sluice.Status;
+using Sluice.Tasks;
+
+namespace Sluice.Sources;
+
+/// <summary>
+/// The receiver of one queue of the source provider. Each source partition of each registered pipeline is
+/// mapped to one queue; the queue balancer spreads queues over silos, so partitions move with them.
+/// A pull polls every partition of the queue without blocking and returns the containers they produced.
+/// </summary>
+internal sealed class SourceQueueReceiver(
+    int queueIndex, int queueCount, PipelineRegistry registry, IServiceProvider services, IGrainFactory grains, ILogger logger)
+    : IQueueAdapterReceiver
+{
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+    private readonly List<ISourcePartitionTask> _tasks = [];
+    private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
+    private int _seenVersion = -1;
+    private long _token;
+    private int _next;
+    private long _lastReportAt;
+
+    public Task Initialize(TimeSpan timeout) => Task.CompletedTask;
+
+    [Obsolete("Use the overload which accepts a CancellationToken.")]
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        DiscoverPartitions();
+        var output = new List<IBatchContainer>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var limit = maxCount < 0 ? int.MaxValue : maxCount;
+        // Start where the last pull stopped, so a full cache does not starve the later partitions.
+        for (var i = 0; i < _tasks.Count; i++)
+        {
+            var task = _tasks[(_next + i) % _tasks.Count];
+            if (output.Count + task.MaxContainersPerPoll > limit)
+            {
+                _next = (_next + i) % _tasks.Count;
+                break;
+            }
+
+            task.Poll(now, output);
+        }
+
+        if (now - _lastReportAt >= (long)ReportInterval.TotalMilliseconds)
+        {
+            _lastReportAt = now;
+            _ = ReportAsync();
+        }
+
+        return Task.FromResult<IList<IBatchContainer>>(output);
+    }
+
+    [Obsolete("Use the overload which accepts a CancellationToken.")]
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task Shutdown(TimeSpan timeout) => ReportAsync();
+
+    /// <summary>Stable spread of (pipeline, source, partition) over the provider's queues.</summary>
+    public static int QueueOf(string pipeline, string source, int partition, int queueCount)
+    {
+        var seed = KeyGroups.Murmur3.Hash32(System.Text.Encoding.UTF8.GetBytes($"{pipeline}/{source}"));
+        return (int)((seed + (uint)partition) % (uint)queueCount);
+    }
+
+    private void DiscoverPartitions()
+    {
+        var version = registry.Version;
+        if (version == _seenVersion)
+        {
+            return;
+        }
+
+        _seenVersion = version;
+        foreach (var plan in registry.Plans)
+        {
+            foreach (var source in plan.Sources)
+            {
+                for (var p = 0; p < source.Partitions; p++)
+                {
+                    if (QueueOf(plan.Id, source.Name, p, queueCount) == queueIndex && _known.Add((plan.Id, source.Index, p)))
+                    {
+                        _tasks.Add(Open(plan, source, p));
+                        logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline}", queueIndex, p, source.Name, plan.Id);
+                    }
+                }
+            }
+        }
+    }
+
+    private ISourcePartitionTask Open(PipelinePlan plan, SourcePlan source, int partition)
+    {
+        var errors = new UserErrorReporter(logger, $"{plan.Id}/{source.Name}[{partition}]", static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var pull = new SourcePullContext(() => ++_token);
+        var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull);
+        return source.Node.Accept(new SourceTaskFactory(context, source, partition, pull));
+    }
+
+    private async Task ReportAsync()
+    {
+        foreach (var task in _tasks.ToArray())
+        {
+            try
+            {
+                await grains.GetGrain<IPipelineReportsGrain>(task.Plan.Id).ReportSourceAsync(task.Report());
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not report source progress of pipeline {Pipeline}", task.Plan.Id);
+            }
+        }
+    }
+}

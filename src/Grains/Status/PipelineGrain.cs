@@ -1,0 +1,103 @@
+using Sluice.Grains;
+using Sluice.Pipelines;
+
+namespace Sluice.Status;
+
+/// <summary>
+/// Collects the periodic reports of a pipeline's tasks and answers status queries. Reports carry totals,
+/// not deltas, so a repeated or lost report never skews the sums.
+/// </summary>
+internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelineGrain, IPipelineReportsGrain
+{
+    private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
+    private readonly Dictionary<(int Source, int Partition), SourceReport> _sources = [];
+
+    public Task ReportTaskAsync(TaskReport report)
+    {
+        _tasks[(report.Stage, report.Task)] = report;
+        return Task.CompletedTask;
+    }
+
+    public Task ReportSourceAsync(SourceReport report)
+    {
+        _sources[(report.Source, report.Partition)] = report;
+        return Task.CompletedTask;
+    }
+
+    public Task<PipelineStatus> GetStatusAsync()
+    {
+        var id = this.GetPrimaryKeyString();
+        if (!registry.TryGet(id, out var plan))
+        {
+            throw new KeyNotFoundException($"Pipeline '{id}' is not registered.");
+        }
+
+        var stages = new List<StageStatus>();
+        var sinkTasks = 0;
+        var finishedSinkTasks = 0;
+        var sinkWatermark = long.MaxValue;
+        long recordsOut = 0;
+        var activeKeyGroups = 0;
+        foreach (var stage in plan.Stages)
+        {
+            long inCount = 0, outCount = 0, state = 0, duplicates = 0;
+            var watermark = long.MaxValue;
+            var active = 0;
+            for (var t = 0; t < stage.Parallelism; t++)
+            {
+                if (!_tasks.TryGetValue((stage.Index, t), out var r))
+                {
+                    watermark = long.MinValue;
+                    continue;
+                }
+
+                active++;
+                inCount += r.RecordsIn;
+                outCount += r.RecordsOut;
+                state += r.StateEntries;
+                duplicates += r.DuplicatesDropped;
+                watermark = Math.Min(watermark, r.Watermark);
+                if (stage.Kind == StageKind.Sink && r.Finished)
+                {
+                    finishedSinkTasks++;
+                }
+            }
+
+            if (stage.Kind == StageKind.Sink)
+            {
+                sinkTasks += stage.Parallelism;
+                recordsOut += outCount;
+                sinkWatermark = Math.Min(sinkWatermark, watermark);
+            }
+            else
+            {
+                activeKeyGroups += active;
+            }
+
+            stages.Add(new StageStatus(stage.Index, stage.Name, stage.Parallelism, active, inCount, outCount, watermark, state, duplicates));
+        }
+
+        var lastError = _tasks.Values.Select(r => r.LastError).Concat(_sources.Values.Select(s => s.LastError)).LastOrDefault(e => e is not null);
+        var state1 = _tasks.Count == 0 && _sources.Count == 0 ? PipelineState.Created
+            : sinkTasks > 0 && finishedSinkTasks == sinkTasks ? PipelineState.Finished
+            : PipelineState.Running;
+        return Task.FromResult(new PipelineStatus
+        {
+            Id = id,
+            State = state1,
+            RecordsIn = _sources.Values.Sum(s => s.RecordsRead),
+            RecordsOut = recordsOut,
+            EventTimeWatermark = sinkWatermark == long.MaxValue && finishedSinkTasks < sinkTasks ? long.MinValue : sinkWatermark,
+            KeyGroups = plan.KeyGroups,
+            ActiveKeyGroups = activeKeyGroups,
+            LateRecordsDropped = _tasks.Values.Sum(r => r.LateRecordsDropped),
+            InvalidRecords = _tasks.Values.Sum(r => r.InvalidRecords) + _sources.Values.Sum(s => s.InvalidRecords),
+            LastError = lastError,
+            Stages = stages,
+            Sources = _sources.Values
+                .OrderBy(s => s.Source).ThenBy(s => s.Partition)
+                .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended))
+                .ToList(),
+        });
+    }
+}

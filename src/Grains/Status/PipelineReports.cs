@@ -1,0 +1,37 @@
+namespace Sluice.Status;
+
+/// <summary>What tasks tell the pipeline grain about themselves, about once a second.</summary>
+internal interface IPipelineReportsGrain : IGrainWithStringKey
+{
+    Task ReportTaskAsync(TaskReport report);
+
+    Task ReportSourceAsync(SourceReport report);
+}
+
+/// <summary>Totals of one stage task since its activation.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record TaskReport(
+    [property: Id(0)] int Stage,
+    [property: Id(1)] int Task,
+    [property: Id(2)] long RecordsIn,
+    [property: Id(3)] long RecordsOut,
+    [property: Id(4)] long Watermark,
+    [property: Id(5)] long LateRecordsDropped,
+    [property: Id(6)] long InvalidRecords,
+    [property: Id(7)] string? LastError,
+    [property: Id(8)] int StateEntries,
+    [property: Id(9)] long DuplicatesDropped,
+    [property: Id(10)] bool Finished);
+
+/// <summary>Totals of one source partition since its reader was opened.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record SourceReport(
+    [property: Id(0)] int Source,
+    [property: Id(1)] int Partition,
+    [property: Id(2)] long RecordsRead,
+    [property: Id(3)] long Watermark,
+    [property: Id(4)] bool Idle,
+    [property: Id(5)] long Backlog,
+    [property: Id(6)] bool Ended,
+    [property: Id(7)] long InvalidRecords,
+    [property: Id(8)] string? LastError);

@@ -1,0 +1,128 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Sluice.Exchange;
+using Sluice.KeyGroups;
+using Sluice.Operators;
+using Sluice.Pipelines;
+using Sluice.Time;
+using Sluice.Windows;
+
+namespace Sluice.Tasks;
+
+/// <summary>
+/// Builds the typed operator chain behind a node, consumers first, so each operator is constructed with the
+/// operator it pushes to. Generic visits keep every record path typed without reflection.
+/// </summary>
+internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisitor<object>
+{
+    /// <summary>The sink that receives <paramref name="producer"/>'s output within this task.</summary>
+    public IRecordSink<T> ConsumersOf<T>(StreamNode producer)
+    {
+        var consumers = context.Plan.ConsumersOf(producer);
+        if (consumers.Count == 1)
+        {
+            return (IRecordSink<T>)consumers[0].Accept(this);
+        }
+
+        var sinks = new IRecordSink<T>[consumers.Count];
+        for (var i = 0; i < sinks.Length; i++)
+        {
+            sinks[i] = (IRecordSink<T>)consumers[i].Accept(this);
+        }
+
+        return new BroadcastSink<T>(sinks);
+    }
+
+    public object VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) => new MapOperator<TIn, TOut>(node.Map, ConsumersOf<TOut>(node));
+
+    public object VisitFilter<T>(FilterNode<T> node) => new FilterOperator<T>(node.Predicate, ConsumersOf<T>(node));
+
+    public object VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node) => new FlatMapOperator<TIn, TOut>(node.FlatMap, ConsumersOf<TOut>(node));
+
+    public object VisitTimestamps<T>(TimestampsNode<T> node)
+    {
+        var watermark = context.SourceWatermark
+            ?? throw new PipelineValidationException($"Pipeline '{context.Plan.Id}': WithTimestamps must come before the first KeyBy.");
+        var op = new TimestampsOperator<T>(node.Extractor, node.Strategy.CreateGenerator<T>(), watermark, ConsumersOf<T>(node));
+        context.PeriodicWatermarkEmitters.Add(op.EmitPeriodic);
+        context.IdleTimeout = node.Strategy.IdleTimeout;
+        return op;
+    }
+
+    public object VisitKeyBy<T, TKey>(KeyByNode<T, TKey> node)
+        where TKey : notnull
+    {
+        var serializer = context.Services.GetService<Serializer<TKey>>();
+        var targets = context.Plan.ConsumersOf(node);
+        var partitioners = new IRecordSink<T>[targets.Count];
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var stage = context.Plan.StageOf(targets[i]);
+            var buffers = new RecordBatchBuilder<T>[stage.Parallelism];
+            for (var g = 0; g < buffers.Length; g++)
+            {
+                buffers[g] = new RecordBatchBuilder<T>(16);
+            }
+
+            var output = context.CreateOutput(stage, buffers);
+            partitioners[i] = new KeyGroupPartitioner<T, TKey>(
+                node.Selector,
+                new KeyGroupAssigner<TKey>(stage.Parallelism, serializer),
+                buffers,
+                output,
+                context.Plan.Options.BufferSize,
+                context.Counters,
+                context.Errors,
+                stage.Name);
+        }
+
+        return partitioners.Length == 1 ? partitioners[0] : new BroadcastSink<T>(partitioners);
+    }
+
+    public object VisitSink<T>(SinkNode<T> node)
+    {
+        var stage = context.Plan.StageOf(node);
+        var buffer = new RecordBatchBuilder<T>(64);
+        var output = context.CreateOutput(stage, [buffer]);
+        return new ForwardPartitioner<T>(buffer, output, context.Plan.Options.BufferSize);
+    }
+
+    // Heads are not consumers inside a chain: the planner starts a new stage at each of them.
+    public object VisitSource<T>(SourceNode<T> node) => throw new InvalidOperationException("A source cannot consume another node.");
+
+    public object VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
+        where TKey : notnull =>
+        throw new InvalidOperationException("A window starts its own stage.");
+}
+
+/// <summary>Builds the task that runs a keyed or sink stage's head and everything chained after it.</summary>
+internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName) : IStreamNodeVisitor<IStageTask>
+{
+    private readonly ChainBuilder _chain = new(context);
+
+    public IStageTask VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
+        where TKey : notnull
+    {
+        var output = _chain.ConsumersOf<TOut>(node);
+        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, context.Clock, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
+    }
+
+    public IStageTask VisitSink<T>(SinkNode<T> node) =>
+        new SinkStageTask<T>(node.Sink.CreateWriter(context.TaskIndex), context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
+
+    public IStageTask VisitSource<T>(SourceNode<T> node) => Unsupported(node);
+
+    public IStageTask VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) => Unsupported(node);
+
+    public IStageTask VisitFilter<T>(FilterNode<T> node) => Unsupported(node);
+
+    public IStageTask VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node) => Unsupported(node);
+
+    public IStageTask VisitTimestamps<T>(TimestampsNode<T> node) => Unsupported(node);
+
+    public IStageTask VisitKeyBy<T, TKey>(KeyByNode<T, TKey> node)
+        where TKey : notnull => Unsupported(node);
+
+    private IStageTask Unsupported(StreamNode node) => throw new InvalidOperationException($"{taskName}: '{node.Name}' does not start a stage.");
+}

@@ -1,0 +1,44 @@
+using Sluice.Exchange;
+using Sluice.Operators;
+
+namespace Sluice.Tasks;
+
+/// <summary>
+/// The operator chain of one task of a stage (a key group of a keyed stage, or a sink task), as driven by
+/// its grain: records in, watermarks in, processing time in, end of input.
+/// </summary>
+internal interface IStageTask
+{
+    OperatorCounters Counters { get; }
+
+    long? NextProcessingTime { get; }
+
+    int StateEntries { get; }
+
+    void Process(RecordBatch batch);
+
+    /// <summary>Fires event-time timers up to the watermark, then forwards it downstream.</summary>
+    void OnWatermark(long watermark);
+
+    void OnProcessingTime(long now);
+
+    void OnIdle(bool idle);
+
+    void OnEndOfInput();
+}
+
+/// <summary>Where a task's output leaves it: an exchange to another stage. Receives the control events.</summary>
+internal interface IStageOutput
+{
+    void OnWatermark(long watermark);
+
+    void OnIdle(bool idle);
+
+    void OnEndOfInput();
+}
+
+/// <summary>Told when a per-target buffer reaches the batch size, so it can be sent.</summary>
+internal interface IBufferedOutput
+{
+    void OnBufferFull(int target);
+}

@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Exchange;
+using Sluice.Operators;
+
+namespace Sluice.Tasks;
+
+/// <summary>A key group's task: extracts each record's key and hands it to the keyed operator.</summary>
+internal sealed class KeyedStageTask<TIn, TKey>(
+    Func<TIn, TKey> keySelector,
+    IKeyedOperator<TIn, TKey> keyedOperator,
+    IReadOnlyList<IStageOutput> outputs,
+    OperatorCounters counters,
+    UserErrorReporter errors) : IStageTask
+    where TKey : notnull
+{
+    public OperatorCounters Counters => counters;
+
+    public long? NextProcessingTime => keyedOperator.NextProcessingTime;
+
+    public int StateEntries => keyedOperator.StateEntries;
+
+    public void Process(RecordBatch batch)
+    {
+        var typed = (RecordBatch<TIn>)batch;
+        var values = typed.Values;
+        var timestamps = typed.Timestamps;
+        counters.RecordsIn += values.Length;
+        for (var i = 0; i < values.Length; i++)
+        {
+            try
+            {
+                keyedOperator.ProcessElement(keySelector(values[i]), values[i], timestamps[i]);
+            }
+            catch (Exception ex)
+            {
+                counters.InvalidRecords++;
+                errors.Report(ex, "processing a record");
+            }
+        }
+    }
+
+    public void OnWatermark(long watermark)
+    {
+        try
+        {
+            keyedOperator.OnWatermark(watermark);
+        }
+        catch (Exception ex)
+        {
+            counters.InvalidRecords++;
+            errors.Report(ex, "firing event-time timers");
+        }
+
+        foreach (var output in outputs)
+        {
+            output.OnWatermark(watermark);
+        }
+    }
+
+    public void OnProcessingTime(long now)
+    {
+        try
+        {
+            keyedOperator.OnProcessingTime(now);
+        }
+        catch (Exception ex)
+        {
+            counters.InvalidRecords++;
+            errors.Report(ex, "firing processing-time timers");
+        }
+    }
+
+    public void OnIdle(bool idle)
+    {
+        foreach (var output in outputs)
+        {
+            output.OnIdle(idle);
+        }
+    }
+
+    public void OnEndOfInput()
+    {
+        OnWatermark(long.MaxValue);
+        foreach (var output in outputs)
+        {
+            output.OnEndOfInput();
+        }
+    }
+}
+
+/// <summary>
+/// Logs a user function's failure (at most once per second per task, so a poison stream cannot flood the log)
+/// and remembers the last one for the status API.
+/// </summary>
+internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<long> clock)
+{
+    private long _lastLogged = long.MinValue;
+    private long _suppressed;
+
+    public string? LastError { get; private set; }
+
+    public void Report(Exception ex, string activity)
+    {
+        LastError = $"{taskName}: {ex.GetType().Name} while {activity}: {ex.Message}";
+        var now = clock();
+        if (now - _lastLogged < 1000)
+        {
+            _suppressed++;
+            return;
+        }
+
+        logger.LogError(ex, "{Task}: user function failed while {Activity}; the record is dropped and counted ({Suppressed} similar errors not logged)", taskName, activity, _suppressed);
+        _lastLogged = now;
+        _suppressed = 0;
+    }
+}
