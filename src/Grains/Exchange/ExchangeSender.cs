@@ -24,6 +24,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
     private bool _idle;
     private bool _ended;
     private long _lastBareWatermarkAt;
+    private bool _stopped;
 
     public ExchangeSender(
         IGrainFactory grains, PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers,
@@ -94,6 +95,9 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
             _lastBareWatermarkAt = now;
         }
     }
+
+    /// <summary>Stops resending: the owning grain is deactivating and its in-memory state goes with it.</summary>
+    public void Stop() => _stopped = true;
 
     /// <summary>Completes when no channel has more than the allowed number of queued batches.</summary>
     public Task WaitForCapacityAsync()
@@ -170,6 +174,12 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
                     await channel.Target.DeliverAsync(batch);
                     break;
                 }
+                catch (Exception) when (_stopped)
+                {
+                    channel.Pending.Clear();
+                    channel.Loop = null;
+                    return;
+                }
                 catch (Exception ex)
                 {
                     attempt++;
@@ -182,7 +192,14 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
                         return;
                     }
 
-                    _logger.LogWarning(ex, "Delivery of {Batch} to {Target} failed (attempt {Attempt}); resending with the same sequence number", batch, channel.TargetKey, attempt);
+                    if (attempt == 1)
+                    {
+                        _logger.LogInformation("Delivery of {Batch} to {Target} failed ({Error}); resending with the same sequence number", batch, channel.TargetKey, ex.Message);
+                    }
+                    else
+                    {
+                        _logger.LogWarning(ex, "Delivery of {Batch} to {Target} failed {Attempt} times; still resending", batch, channel.TargetKey, attempt);
+                    }
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 20 * (1 << Math.Min(attempt, 8)))));
                 }
             }

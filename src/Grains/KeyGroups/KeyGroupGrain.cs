@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Orleans.Streams.Core;
+using Sluice.Diagnostics;
 using Sluice.Exchange;
 using Sluice.Pipelines;
 using Sluice.Sources;
@@ -33,6 +34,8 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     private long _lastReportAt;
     private TaskReport? _lastReport;
     private bool _finished;
+    private long _publishedBatches;
+    private long _publishedBareWatermarks;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -53,10 +56,15 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _timer?.Dispose();
-        if (!_finished)
+        foreach (var sender in _senders ?? [])
+        {
+            sender.Stop();
+        }
+
+        if (!_finished && _task is { StateEntries: > 0 } && reason.ReasonCode != DeactivationReasonCode.ShuttingDown)
         {
             // Until checkpoints land, state lost here is lost: say so loudly.
-            LogDeactivatedWithState(logger, this.GetPrimaryKeyString(), reason.ToString(), _task?.StateEntries ?? 0);
+            LogDeactivatedWithState(logger, this.GetPrimaryKeyString(), reason.ToString(), _task.StateEntries);
         }
 
         await ReportAsync(force: true);
@@ -175,6 +183,8 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             return;
         }
 
+        PublishMetrics(report);
+
         try
         {
             await GrainFactory.GetGrain<IPipelineReportsGrain>(_plan.Id).ReportTaskAsync(report);
@@ -184,6 +194,26 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         {
             logger.LogWarning(ex, "Could not report progress of {Task}", this.GetPrimaryKeyString());
         }
+    }
+
+    private void PublishMetrics(TaskReport report)
+    {
+        var last = _lastReport;
+        SluiceInstruments.RecordsProcessed.Add(report.RecordsIn - (last?.RecordsIn ?? 0));
+        SluiceInstruments.LateRecordsDropped.Add(report.LateRecordsDropped - (last?.LateRecordsDropped ?? 0));
+        SluiceInstruments.InvalidRecords.Add(report.InvalidRecords - (last?.InvalidRecords ?? 0));
+        SluiceInstruments.DuplicatesDropped.Add(report.DuplicatesDropped - (last?.DuplicatesDropped ?? 0));
+        long batches = 0, bare = 0;
+        foreach (var sender in _senders)
+        {
+            batches += sender.BatchesSent;
+            bare += sender.BareWatermarksSent;
+        }
+
+        SluiceInstruments.ExchangeBatches.Add(batches - _publishedBatches);
+        SluiceInstruments.ExchangeBareWatermarks.Add(bare - _publishedBareWatermarks);
+        _publishedBatches = batches;
+        _publishedBareWatermarks = bare;
     }
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

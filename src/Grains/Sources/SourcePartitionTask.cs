@@ -18,6 +18,8 @@ internal interface ISourcePartitionTask
 
     bool Ended { get; }
 
+    long RecordsRead { get; }
+
     void Poll(long now, List<IBatchContainer> output);
 
     SourceReport Report();
@@ -64,6 +66,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     public int MaxContainersPerPoll { get; }
 
     public bool Ended { get; private set; }
+
+    public long RecordsRead => _recordsRead;
 
     public void Poll(long now, List<IBatchContainer> output)
     {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
+using Sluice.Diagnostics;
 using Sluice.KeyGroups;
 using Sluice.Pipelines;
 using Sluice.Status;
@@ -45,7 +46,9 @@ internal sealed class SourceQueueReceiver(
                 break;
             }
 
+            var before = task.RecordsRead;
             task.Poll(now, output);
+            SluiceInstruments.RecordsRead.Add(task.RecordsRead - before);
         }
 
         if (now - _lastReportAt >= (long)ReportInterval.TotalMilliseconds)

@@ -1,0 +1,53 @@
+using Sluice.Grains;
+using Sluice.Pipelines;
+
+namespace Sluice.Silo.Api;
+
+/// <summary>The admin HTTP API: pipeline status.</summary>
+internal static class PipelineApi
+{
+    public static void MapPipelineApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/pipelines", async (PipelineRegistry registry, IGrainFactory grains) =>
+        {
+            var result = new List<PipelineView>();
+            foreach (var plan in registry.Plans.OrderBy(p => p.Id, StringComparer.Ordinal))
+            {
+                result.Add(PipelineView.From(await grains.GetGrain<IPipelineGrain>(plan.Id).GetStatusAsync()));
+            }
+
+            return Results.Ok(result);
+        });
+
+        app.MapGet("/api/pipelines/{id}", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+            registry.TryGet(id, out _)
+                ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+    }
+}
+
+/// <summary>What the API shows of a pipeline; times as epoch milliseconds plus a readable UTC form.</summary>
+internal sealed record PipelineView(
+    string Id,
+    string Status,
+    long RecordsIn,
+    long RecordsOut,
+    long? EventTimeWatermark,
+    DateTimeOffset? EventTimeWatermarkUtc,
+    int KeyGroups,
+    int ActiveKeyGroups,
+    long LateRecordsDropped,
+    long InvalidRecords,
+    string? LastError,
+    IReadOnlyList<StageStatus> Stages,
+    IReadOnlyList<SourcePartitionStatus> Sources)
+{
+    public static PipelineView From(PipelineStatus s)
+    {
+        long? watermark = s.EventTimeWatermark is long.MinValue or long.MaxValue ? null : s.EventTimeWatermark;
+        return new PipelineView(
+            s.Id, s.State.ToString(), s.RecordsIn, s.RecordsOut, watermark,
+            watermark is { } w ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
+            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.LastError, s.Stages, s.Sources);
+    }
+}

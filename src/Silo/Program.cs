@@ -1,0 +1,51 @@
+using System.Text.Json.Serialization;
+using OpenTelemetry.Metrics;
+using Sluice.Hosting;
+using Sluice.Silo.Api;
+using Sluice.Silo.Demo;
+using Sluice.Silo.Hosting;
+using Sluice.Sinks;
+
+var builder = WebApplication.CreateBuilder(args);
+var host = builder.Configuration.GetSection("Sluice").Get<SluiceHostOptions>() ?? new SluiceHostOptions();
+var demo = builder.Configuration.GetSection("Sluice:Demo").Get<DemoOptions>() ?? new DemoOptions();
+
+builder.WebHost.UseUrls(host.ApiUrl);
+builder.UseOrleans(silo => silo
+    .UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId)
+    .AddSluice());
+
+if (demo.Enabled)
+{
+    builder.Services.AddSluicePipeline(_ =>
+        ClickPipeline.Create(demo, ClickPipeline.Source(demo), new ConsoleSink<TopUsers>("console", ClickPipeline.Format)));
+}
+
+builder.Services.AddHostedService<StatusReporter>();
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Sluice", "Microsoft.Orleans"));
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+
+var app = builder.Build();
+if (!string.IsNullOrEmpty(host.ApiKey))
+{
+    app.Use(async (context, next) =>
+    {
+        if (context.Request.Headers["X-Api-Key"] != host.ApiKey)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+
+        await next();
+    });
+}
+else if (!app.Environment.IsDevelopment())
+{
+    app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
+}
+
+app.MapGet("/", () => Results.Redirect("/api/pipelines"));
+app.MapPipelineApi();
+app.Lifetime.ApplicationStarted.Register(() =>
+    Console.WriteLine($"[sluice] silo up; pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
+await app.RunAsync();
