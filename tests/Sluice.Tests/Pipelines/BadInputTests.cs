@@ -1,0 +1,70 @@
+using Sluice.Functions;
+using Sluice.Grains;
+using Sluice.Sinks;
+using Sluice.Sources;
+using Sluice.Tests.Infrastructure;
+using Sluice.Windows;
+
+namespace Sluice.Tests.Pipelines;
+
+public sealed class BadInputTests
+{
+    [Fact]
+    public async Task Throwing_user_functions_and_null_keys_drop_only_the_bad_records_and_are_counted()
+    {
+        await using var cluster = await SluiceCluster.StartAsync(1);
+        var source = new InMemorySource<(string? Key, int Value)>("in", 2);
+        var sink = new CollectingSink<(string Key, long Sum)>("out");
+        var p = Pipeline.Create("bad-input", o => o.MaxParallelism = 4);
+        p.From(source)
+            .Map(r => r.Value == 13 ? throw new InvalidOperationException("unlucky record") : r)
+            .KeyBy(r => r.Key!)
+            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(100)))
+            .Aggregate(Aggregates.Sum<(string? Key, int Value)>(r => r.Value), (key, _, sum) => (key, sum))
+            .SinkTo(sink);
+        cluster.Register(p);
+
+        var expected = new Dictionary<string, long>();
+        var bad = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            var key = i % 17 == 0 ? null : $"k{i % 5}";
+            var value = i % 20 == 13 ? 13 : 1;
+            source.Add(i % 2, (key, value), 10);
+            if (key is null || value == 13)
+            {
+                bad++;
+            }
+            else
+            {
+                expected[key] = expected.GetValueOrDefault(key) + value;
+            }
+        }
+
+        source.CompleteAll();
+        await sink.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(expected.OrderBy(e => e.Key), sink.Values.ToDictionary(v => v.Key, v => v.Sum).OrderBy(e => e.Key));
+        var status = await WaitForAsync(cluster, "bad-input", s => s.InvalidRecords == bad);
+        Assert.Equal(bad, status.InvalidRecords);
+        Assert.NotNull(status.LastError);
+    }
+
+    private static async Task<PipelineStatus> WaitForAsync(SluiceCluster cluster, string id, Func<PipelineStatus, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        PipelineStatus status;
+        do
+        {
+            status = await cluster.StatusAsync(id);
+            if (condition(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(200);
+        }
+        while (DateTime.UtcNow < deadline);
+        return status;
+    }
+}
