@@ -82,9 +82,14 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     public object VisitSink<T>(SinkNode<T> node)
     {
         var stage = context.Plan.StageOf(node);
-        var buffer = new RecordBatchBuilder<T>(64);
-        var output = context.CreateOutput(stage, [buffer]);
-        return new ForwardPartitioner<T>(buffer, output, context.Plan.Options.BufferSize);
+        var buffers = new RecordBatchBuilder<T>[context.TargetsOf(stage).Length];
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            buffers[i] = new RecordBatchBuilder<T>(64);
+        }
+
+        var output = context.CreateOutput(stage, buffers);
+        return new ForwardPartitioner<T>(buffers, output, context.Plan.Options.BufferSize);
     }
 
     // Heads are not consumers inside a chain: the planner starts a new stage at each of them.
@@ -96,33 +101,17 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
 }
 
 /// <summary>Builds the task that runs a keyed or sink stage's head and everything chained after it.</summary>
-internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName) : IStreamNodeVisitor<IStageTask>
+internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName) : HeadVisitor<IStageTask>(taskName)
 {
     private readonly ChainBuilder _chain = new(context);
 
-    public IStageTask VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
-        where TKey : notnull
+    public override IStageTask VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
     {
         var output = _chain.ConsumersOf<TOut>(node);
         var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, context.Clock, context.Counters, context.Errors);
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 
-    public IStageTask VisitSink<T>(SinkNode<T> node) =>
+    public override IStageTask VisitSink<T>(SinkNode<T> node) =>
         new SinkStageTask<T>(node.Sink.CreateWriter(context.TaskIndex), context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
-
-    public IStageTask VisitSource<T>(SourceNode<T> node) => Unsupported(node);
-
-    public IStageTask VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) => Unsupported(node);
-
-    public IStageTask VisitFilter<T>(FilterNode<T> node) => Unsupported(node);
-
-    public IStageTask VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node) => Unsupported(node);
-
-    public IStageTask VisitTimestamps<T>(TimestampsNode<T> node) => Unsupported(node);
-
-    public IStageTask VisitKeyBy<T, TKey>(KeyByNode<T, TKey> node)
-        where TKey : notnull => Unsupported(node);
-
-    private IStageTask Unsupported(StreamNode node) => throw new InvalidOperationException($"{taskName}: '{node.Name}' does not start a stage.");
 }

@@ -29,6 +29,12 @@ internal abstract class TaskBuildContext(PipelinePlan plan, int taskIndex, IServ
 
     public TimeSpan? IdleTimeout { get; set; }
 
+    /// <summary>The input of <paramref name="target"/> that this task sends on.</summary>
+    public abstract InputPlan InputOf(StagePlan target);
+
+    /// <summary>The tasks of <paramref name="target"/> this task sends to; its output needs one buffer per target, in this order.</summary>
+    public int[] TargetsOf(StagePlan target) => target.TargetsOf(InputOf(target), TaskIndex);
+
     /// <summary>Creates the transport for one edge: per-target buffers in, batches out to <paramref name="target"/>.</summary>
     public abstract IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers);
 }
