@@ -57,6 +57,9 @@ public sealed record PipelineStatus
     [Id(10)] public IReadOnlyList<StageStatus> Stages { get; init; } = [];
 
     [Id(11)] public IReadOnlyList<SourcePartitionStatus> Sources { get; init; } = [];
+
+    /// <summary>Source records sent to a dead-letter destination (undeserialisable, or rejected by source operators).</summary>
+    [Id(12)] public long DeadLetters { get; init; }
 }
 
 /// <summary>Progress of one stage (a keyed stage or a sink).</summary>
@@ -81,4 +84,5 @@ public sealed record SourcePartitionStatus(
     [property: Id(3)] long Watermark,
     [property: Id(4)] bool Idle,
     [property: Id(5)] long Backlog,
-    [property: Id(6)] bool Ended);
+    [property: Id(6)] bool Ended,
+    [property: Id(7)] long DeadLetters);

@@ -42,10 +42,20 @@ public interface ISourceReader<T>
 /// <summary>Receives what a reader reads: records with their source timestamps, and explicit watermarks.</summary>
 public interface ISourceOutput<in T>
 {
-    void Record(T value, long timestamp);
+    /// <summary>Hands a record to the pipeline.</summary>
+    /// <returns>Null, or the error with which the pipeline's source operators rejected the record (it was dropped and counted), so the reader can dead-letter it.</returns>
+    Exception? Record(T value, long timestamp);
 
     /// <summary>An explicit watermark between records; readers should return right after emitting one.</summary>
     void Watermark(long watermark);
+}
+
+/// <summary>Optional: a reader that counts what it sent to a dead-letter destination.</summary>
+public interface ISourceReaderStatus
+{
+    long DeadLetters { get; }
+
+    string? LastError { get; }
 }
 
 /// <summary>What a read left behind.</summary>

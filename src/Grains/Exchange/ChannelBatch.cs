@@ -15,7 +15,7 @@ internal enum ChannelFlags : byte
 
 /// <summary>
 /// One message on an ordered channel (sender task -> receiver task): optional records, then the sender's
-/// watermark as of after those records. <see cref="Sequence"/> starts at 1 and grows by one per message, so
+/// watermark as of after those records. <see cref="Sequence"/> grows by one per message (from a per-incarnation start, see <see cref="ChannelSequences"/>), so
 /// the receiver drops redelivered messages.
 /// </summary>
 [GenerateSerializer, Immutable]

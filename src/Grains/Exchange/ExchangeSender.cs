@@ -218,7 +218,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
 
         public string TargetKey { get; } = targetKey;
 
-        public long NextSequence { get; set; } = 1;
+        public long NextSequence { get; set; } = ChannelSequences.FirstOfIncarnation() + 1;
 
         public Queue<ChannelBatch> Pending { get; } = new();
 

@@ -39,15 +39,23 @@ internal sealed class KeyGroupPartitioner<T, TKey>(
     }
 }
 
-/// <summary>The end of a chain before a sink: one buffer, to the sink task this task feeds.</summary>
-internal sealed class ForwardPartitioner<T>(RecordBatchBuilder<T> buffer, IBufferedOutput output, int bufferSize) : IRecordSink<T>
+/// <summary>
+/// The end of a chain before a sink: one buffer per sink task this task feeds (one, unless the sink has more
+/// tasks than its input), filled round-robin.
+/// </summary>
+internal sealed class ForwardPartitioner<T>(RecordBatchBuilder<T>[] buffers, IBufferedOutput output, int bufferSize) : IRecordSink<T>
 {
+    private int _next;
+
     public void Push(T value, long timestamp)
     {
+        var target = _next;
+        _next = target + 1 == buffers.Length ? 0 : target + 1;
+        var buffer = buffers[target];
         buffer.Add(value, timestamp);
         if (buffer.Count >= bufferSize)
         {
-            output.OnBufferFull(0);
+            output.OnBufferFull(target);
         }
     }
 }

@@ -227,14 +227,13 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         public List<ExchangeSender> Senders { get; } = [];
 
+        public override InputPlan InputOf(StagePlan target) => target.InputFrom(fromSource: false, grain._stage.Index);
+
         public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
         {
-            var senderChannel = target.InputFrom(fromSource: false, grain._stage.Index).ChannelOffset + TaskIndex;
-            var targets = target.Kind == StageKind.Keyed
-                ? Enumerable.Range(0, target.Parallelism).ToArray()
-                : [target.ForwardTarget(TaskIndex)];
+            var senderChannel = InputOf(target).ChannelOffset + TaskIndex;
             var sender = new ExchangeSender(
-                grain.GrainFactory, Plan, target, senderChannel, targets, buffers, grain._logger, Clock,
+                grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target), buffers, grain._logger, Clock,
                 reason => Errors.Report(new InvalidOperationException(reason), "sending downstream"));
             Senders.Add(sender);
             Outputs.Add(sender);

@@ -101,7 +101,7 @@ internal sealed class StagePlan(int index, StageKind kind, string name, int para
         Inputs.Find(i => i.FromSource == fromSource && i.Upstream == upstream)
         ?? throw new InvalidOperationException($"Stage {Index} has no input from {(fromSource ? "source" : "stage")} {upstream}.");
 
-    /// <summary>Which sender tasks feed task <paramref name="task"/>: all of them for a keyed stage; a sink task gets sender i when i mod parallelism == task.</summary>
+    /// <summary>Which sender tasks feed task <paramref name="task"/>: all of them for a keyed stage; for a sink see <see cref="FeedsSinkTask"/>.</summary>
     public IReadOnlyList<int> ChannelsOf(int task)
     {
         var channels = new List<int>();
@@ -109,7 +109,7 @@ internal sealed class StagePlan(int index, StageKind kind, string name, int para
         {
             for (var sender = 0; sender < input.UpstreamParallelism; sender++)
             {
-                if (Kind == StageKind.Keyed || sender % Parallelism == task)
+                if (Kind == StageKind.Keyed || FeedsSinkTask(sender, input.UpstreamParallelism, task))
                 {
                     channels.Add(input.ChannelOffset + sender);
                 }
@@ -119,6 +119,15 @@ internal sealed class StagePlan(int index, StageKind kind, string name, int para
         return channels;
     }
 
-    /// <summary>The sink task that sender <paramref name="sender"/> forwards to.</summary>
-    public int ForwardTarget(int sender) => sender % Parallelism;
+    /// <summary>The tasks of this stage that sender <paramref name="sender"/> of <paramref name="input"/> sends to, in channel order.</summary>
+    public int[] TargetsOf(InputPlan input, int sender) =>
+        Enumerable.Range(0, Parallelism)
+            .Where(task => Kind == StageKind.Keyed || FeedsSinkTask(sender, input.UpstreamParallelism, task))
+            .ToArray();
+
+    // Forwarding into a sink: with no more sink tasks than senders, sender s feeds task s mod P. With more,
+    // sender s feeds tasks s, s + U, s + 2U, ... round-robin; a sink task no sender fed would never be
+    // activated, never finish, and its sink (e.g. CollectingSink.Completion) would wait forever.
+    private bool FeedsSinkTask(int sender, int senders, int task) =>
+        Parallelism <= senders ? sender % Parallelism == task : task % senders == sender;
 }

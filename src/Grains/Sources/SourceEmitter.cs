@@ -25,6 +25,7 @@ internal sealed class SourceEmitter : IBufferedOutput
         _pull = pull;
         _streams = new StreamId[buffers.Length];
         _sequences = new long[buffers.Length];
+        Array.Fill(_sequences, ChannelSequences.FirstOfIncarnation());
         for (var i = 0; i < buffers.Length; i++)
         {
             _streams[i] = StreamId.Create(SourceStreams.Namespace, PipelinePlan.TaskKey(plan.Id, target.Index, targetTasks[i]));

@@ -9,7 +9,7 @@ using Sluice.Time;
 namespace Sluice.Sources;
 
 /// <summary>A source partition as its receiver drives it.</summary>
-internal interface ISourcePartitionTask
+internal interface ISourcePartitionTask : IDisposable
 {
     PipelinePlan Plan { get; }
 
@@ -43,7 +43,9 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     private long _recordsRead;
     private long _backlog;
     private long _lastActivity;
-    private long _lastBroadcastAt = long.MinValue;
+    // 0 means never: `now - 0` is always past the interval. long.MinValue would overflow that subtraction to a
+    // negative number, so no broadcast (periodic watermark, idleness) would ever be due.
+    private long _lastBroadcastAt;
     private long _broadcastWatermark = long.MinValue;
     private bool _broadcastIdle;
     private bool _idle;
@@ -113,21 +115,29 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
     }
 
-    public SourceReport Report() => new(
-        _source.Index, _partition, _recordsRead, _context.Watermark.Current, _idle, _backlog, Ended,
-        _context.Counters.InvalidRecords, _context.Errors.LastError);
+    public SourceReport Report()
+    {
+        var status = _reader as ISourceReaderStatus;
+        return new(
+            _source.Index, _partition, _recordsRead, _context.Watermark.Current, _idle, _backlog, Ended,
+            _context.Counters.InvalidRecords, status?.LastError ?? _context.Errors.LastError, status?.DeadLetters ?? 0);
+    }
 
-    void ISourceOutput<T>.Record(T value, long timestamp)
+    public void Dispose() => (_reader as IDisposable)?.Dispose();
+
+    Exception? ISourceOutput<T>.Record(T value, long timestamp)
     {
         _recordsRead++;
         try
         {
             _chain.Push(value, timestamp);
+            return null;
         }
         catch (Exception ex)
         {
             _context.Counters.InvalidRecords++;
             _context.Errors.Report(ex, $"processing record {_recordsRead - 1} of partition {_partition}");
+            return ex;
         }
     }
 
@@ -162,13 +172,12 @@ internal sealed class SourceTaskContext(PipelinePlan plan, SourcePlan source, in
 
     public List<SourceEmitter> Emitters { get; } = [];
 
+    public override InputPlan InputOf(StagePlan target) => target.InputFrom(fromSource: true, source.Index);
+
     public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
     {
-        var channel = target.InputFrom(fromSource: true, source.Index).ChannelOffset + TaskIndex;
-        var targets = target.Kind == StageKind.Keyed
-            ? Enumerable.Range(0, target.Parallelism).ToArray()
-            : [target.ForwardTarget(TaskIndex)];
-        var emitter = new SourceEmitter(Plan, target, channel, targets, buffers, pull);
+        var channel = InputOf(target).ChannelOffset + TaskIndex;
+        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target), buffers, pull);
         Emitters.Add(emitter);
         return emitter;
     }

@@ -40,7 +40,10 @@ internal sealed class SourceQueueReceiver(
         for (var i = 0; i < _tasks.Count; i++)
         {
             var task = _tasks[(_next + i) % _tasks.Count];
-            if (output.Count + task.MaxContainersPerPoll > limit)
+            // The first partition of a pull is polled whenever the cache takes anything: its worst case can
+            // exceed the cache's add limit (cache size / 10; e.g. 2 x 2,048 key groups), and skipping it then
+            // would skip it, and every partition after it, forever.
+            if (limit <= 0 || (output.Count > 0 && output.Count + task.MaxContainersPerPoll > limit))
             {
                 _next = (_next + i) % _tasks.Count;
                 break;
@@ -65,7 +68,20 @@ internal sealed class SourceQueueReceiver(
 
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task Shutdown(TimeSpan timeout) => ReportAsync();
+    public async Task Shutdown(TimeSpan timeout)
+    {
+        await ReportAsync();
+
+        // The queue moves to another silo (or this one stops): release consumers and their threads.
+        foreach (var task in _tasks)
+        {
+            task.Dispose();
+        }
+
+        _tasks.Clear();
+        _known.Clear();
+        _seenVersion = -1;
+    }
 
     /// <summary>Stable spread of (pipeline, source, partition) over the provider's queues.</summary>
     public static int QueueOf(string pipeline, string source, int partition, int queueCount)

@@ -92,11 +92,12 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             ActiveKeyGroups = activeKeyGroups,
             LateRecordsDropped = _tasks.Values.Sum(r => r.LateRecordsDropped),
             InvalidRecords = _tasks.Values.Sum(r => r.InvalidRecords) + _sources.Values.Sum(s => s.InvalidRecords),
+            DeadLetters = _sources.Values.Sum(s => s.DeadLetters),
             LastError = lastError,
             Stages = stages,
             Sources = _sources.Values
                 .OrderBy(s => s.Source).ThenBy(s => s.Partition)
-                .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended))
+                .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended, s.DeadLetters))
                 .ToList(),
         });
     }

@@ -34,4 +34,5 @@ internal sealed record SourceReport(
     [property: Id(5)] long Backlog,
     [property: Id(6)] bool Ended,
     [property: Id(7)] long InvalidRecords,
-    [property: Id(8)] string? LastError);
+    [property: Id(8)] string? LastError,
+    [property: Id(9)] long DeadLetters);

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Sluice.Grains;
@@ -9,17 +11,42 @@ namespace Sluice.Tests.Infrastructure;
 /// <summary>A real in-process Orleans cluster with the Sluice engine on every silo.</summary>
 public sealed class SluiceCluster : IAsyncDisposable
 {
-    private SluiceCluster(TestCluster cluster) => Cluster = cluster;
+    private const string ExtraConfigurationKey = "Sluice:Tests:ExtraSiloConfiguration";
+
+    // Silo configurators are created by type inside each silo, so a per-cluster delegate reaches them
+    // through this table, looked up by a key the cluster passes in its configuration.
+    private static readonly ConcurrentDictionary<string, Action<ISiloBuilder>> ExtraConfigurations = new();
+
+    private readonly string? _extraKey;
+
+    private SluiceCluster(TestCluster cluster, string? extraKey)
+    {
+        Cluster = cluster;
+        _extraKey = extraKey;
+    }
 
     public TestCluster Cluster { get; }
 
-    public static async Task<SluiceCluster> StartAsync(int silos)
+    public int SiloCount => Cluster.Silos.Count;
+
+    public static Task<SluiceCluster> StartAsync(int silos) => StartAsync(silos, configureSilo: null);
+
+    /// <summary>Starts a cluster whose silos also get <paramref name="configureSilo"/> (e.g. grain call filters).</summary>
+    public static async Task<SluiceCluster> StartAsync(int silos, Action<ISiloBuilder>? configureSilo)
     {
         var builder = new TestClusterBuilder((short)silos);
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        string? key = null;
+        if (configureSilo is not null)
+        {
+            key = Guid.NewGuid().ToString("N");
+            ExtraConfigurations[key] = configureSilo;
+            builder.Properties[ExtraConfigurationKey] = key;
+        }
+
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new SluiceCluster(cluster);
+        return new SluiceCluster(cluster, key);
     }
 
     /// <summary>Registers the pipeline on every silo, as a host would at start.</summary>
@@ -33,14 +60,54 @@ public sealed class SluiceCluster : IAsyncDisposable
 
     public Task<PipelineStatus> StatusAsync(string pipelineId) => Cluster.Client.GetGrain<IPipelineGrain>(pipelineId).GetStatusAsync();
 
+    /// <summary>
+    /// Polls the pipeline's status (tasks report about once a second) until <paramref name="condition"/>
+    /// holds; throws with the last status seen when <paramref name="timeout"/> passes first.
+    /// </summary>
+    public async Task<PipelineStatus> WaitForStatusAsync(string pipelineId, Func<PipelineStatus, bool> condition, TimeSpan timeout, string what)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        PipelineStatus? last = null;
+        while (!cts.IsCancellationRequested)
+        {
+            last = await StatusAsync(pipelineId);
+            if (condition(last))
+            {
+                return last;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Pipeline '{pipelineId}': {what} did not happen within {timeout}; last status: {Describe(last)}");
+    }
+
+    public static string Describe(PipelineStatus? s) =>
+        s is null
+            ? "none"
+            : $"state={s.State} in={s.RecordsIn} out={s.RecordsOut} late={s.LateRecordsDropped} invalid={s.InvalidRecords} "
+              + $"error={s.LastError ?? "-"} stages=[{string.Join("; ", s.Stages.Select(g => $"{g.Name} active={g.ActiveTasks}/{g.Parallelism} in={g.RecordsIn} out={g.RecordsOut} wm={g.Watermark} dup={g.DuplicatesDropped}"))}] "
+              + $"sources=[{string.Join("; ", s.Sources.Select(p => $"{p.Partition}: read={p.RecordsRead} wm={p.Watermark} idle={p.Idle} backlog={p.Backlog} ended={p.Ended}"))}]";
+
     public async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        if (_extraKey is not null)
+        {
+            ExtraConfigurations.TryRemove(_extraKey, out _);
+        }
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSluice(o => o.QueueCount = 4);
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddSluice(o => o.QueueCount = 4);
+            if (siloBuilder.Configuration[ExtraConfigurationKey] is { } key && ExtraConfigurations.TryGetValue(key, out var configure))
+            {
+                configure(siloBuilder);
+            }
+        }
     }
 }
