@@ -30,7 +30,8 @@ if (!string.IsNullOrEmpty(host.ApiKey))
 {
     app.Use(async (context, next) =>
     {
-        if (context.Request.Headers["X-Api-Key"] != host.ApiKey)
+        var presented = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers["X-Api-Key"].ToString());
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(presented, System.Text.Encoding.UTF8.GetBytes(host.ApiKey)))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
