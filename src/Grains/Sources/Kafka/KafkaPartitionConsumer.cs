@@ -1,0 +1,140 @@
+using System.Threading.Channels;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Sluice.Sources.Kafka;
+
+/// <summary>
+/// One Confluent consumer, manually assigned to one partition, consuming on a dedicated thread (never on
+/// the Orleans scheduler: Consume blocks) into a bounded channel that the non-blocking reader drains.
+/// A full channel stops the thread from consuming, which is the backpressure towards Kafka.
+/// </summary>
+internal sealed class KafkaPartitionConsumer : IDisposable
+{
+    private readonly IConsumer<byte[]?, byte[]?> _consumer;
+    private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _channel;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private readonly ILogger _logger;
+    private readonly TopicPartition _partition;
+    private long _highWatermark = -1;
+    private long _position = -1;
+    private long _pendingSeek = -1;
+
+    public KafkaPartitionConsumer(ConsumerConfig config, TopicPartition partition, Offset start, int capacity, ILogger logger)
+    {
+        _logger = logger;
+        _partition = partition;
+        _channel = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetErrorHandler((_, e) => OnError(e))
+            .Build();
+        _consumer.Assign(new TopicPartitionOffset(partition, start));
+        _thread = new Thread(Run) { IsBackground = true, Name = $"kafka-{partition.Topic}-{partition.Partition.Value}" };
+        _thread.Start();
+    }
+
+    /// <summary>Messages consumed but not yet read plus messages not yet consumed (high watermark - position).</summary>
+    public long Lag
+    {
+        get
+        {
+            var high = Volatile.Read(ref _highWatermark);
+            var position = Volatile.Read(ref _position);
+            var unconsumed = high >= 0 && position >= 0 ? Math.Max(0, high - position) : 0;
+            return unconsumed + _channel.Reader.Count;
+        }
+    }
+
+    /// <summary>The last error the client reported, for status and logs.</summary>
+    public string? LastError { get; private set; }
+
+    public bool TryRead(out ConsumeResult<byte[]?, byte[]?> result) => _channel.Reader.TryRead(out result!);
+
+    /// <summary>Moves the consumer to <paramref name="offset"/>; what was buffered from before is discarded.</summary>
+    public void Seek(long offset) => Volatile.Write(ref _pendingSeek, offset);
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _thread.Join(TimeSpan.FromSeconds(10));
+        _consumer.Close();
+        _consumer.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                var seek = Interlocked.Exchange(ref _pendingSeek, -1);
+                if (seek >= 0)
+                {
+                    while (_channel.Reader.TryRead(out _))
+                    {
+                    }
+
+                    _consumer.Seek(new TopicPartitionOffset(_partition, seek));
+                }
+
+                var result = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+                UpdateLag();
+                if (result is null || result.IsPartitionEOF)
+                {
+                    continue;
+                }
+
+                Volatile.Write(ref _position, result.Offset.Value + 1);
+                while (!_channel.Writer.TryWrite(result))
+                {
+                    _channel.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult();
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ConsumeException ex)
+            {
+                // Transient broker trouble: librdkafka retries internally; keep the partition flowing.
+                LastError = ex.Error.Reason;
+                _logger.LogWarning("Consuming {Partition} failed: {Reason}", _partition, ex.Error.Reason);
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    private void UpdateLag()
+    {
+        var offsets = _consumer.GetWatermarkOffsets(_partition);
+        if (offsets.High.Value >= 0)
+        {
+            Volatile.Write(ref _highWatermark, offsets.High.Value);
+        }
+
+        if (Volatile.Read(ref _position) < 0)
+        {
+            var position = _consumer.Position(_partition);
+            if (position.Value >= 0)
+            {
+                Volatile.Write(ref _position, position.Value);
+            }
+        }
+    }
+
+    private void OnError(Error error)
+    {
+        LastError = error.Reason;
+        if (error.IsFatal)
+        {
+            _logger.LogError("Kafka consumer for {Partition} hit a fatal error: {Reason}", _partition, error.Reason);
+        }
+        else
+        {
+            _logger.LogDebug("Kafka consumer for {Partition}: {Reason}", _partition, error.Reason);
+        }
+    }
+}

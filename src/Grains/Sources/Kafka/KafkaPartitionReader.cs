@@ -1,0 +1,74 @@
+using Confluent.Kafka;
+
+namespace Sluice.Sources.Kafka;
+
+/// <summary>
+/// Reads one topic partition for the pipeline without blocking: drains what the consumer thread buffered,
+/// deserialises it and hands it to the source operators. Opened on the silo that owns the partition's queue.
+/// </summary>
+internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
+    : ISourceReader<T>, ISourceReaderStatus, IDisposable
+{
+    private KafkaPartitionConsumer? _consumer;
+    private long _endOffset = -1;
+    private long _nextOffset = -1;
+
+    public long DeadLetters { get; private set; }
+
+    public string? LastError { get; private set; }
+
+    public SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds)
+    {
+        var consumer = _consumer ??= Open();
+        for (var n = 0; n < maxRecords && consumer.TryRead(out var result); n++)
+        {
+            _nextOffset = result.Offset.Value + 1;
+            var message = result.Message;
+            T value;
+            try
+            {
+                value = format.Deserialize(message.Value, message.Value is null, new SerializationContext(MessageComponentType.Value, result.Topic, message.Headers));
+            }
+            catch (Exception ex)
+            {
+                DeadLetter(result, ex);
+                continue;
+            }
+
+            if (output.Record(value, message.Timestamp.UnixTimestampMs) is { } rejected)
+            {
+                DeadLetter(result, rejected);
+            }
+        }
+
+        var ended = source.Options.StopAtEndOffsets && _nextOffset >= _endOffset && consumer.Lag == 0;
+        return new SourceReadResult(consumer.Lag, ended);
+    }
+
+    public void Dispose() => _consumer?.Dispose();
+
+    private KafkaPartitionConsumer Open()
+    {
+        var options = source.Options;
+        var config = KafkaClients.Consumer(options);
+        var topicPartition = new TopicPartition(options.Topic, partition);
+        var start = options.StartPosition == KafkaStartPosition.Earliest ? Offset.Beginning : Offset.End;
+        if (options.StopAtEndOffsets)
+        {
+            using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
+            var offsets = probe.QueryWatermarkOffsets(topicPartition, options.MetadataTimeout);
+            _endOffset = offsets.High.Value;
+            _nextOffset = offsets.Low.Value;
+        }
+
+        var logger = source.LoggerFactory.CreateLogger($"Sluice.Kafka.{options.Topic}");
+        return new KafkaPartitionConsumer(config, topicPartition, start, options.BufferedMessages, logger);
+    }
+
+    private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, Exception error)
+    {
+        DeadLetters++;
+        LastError = $"offset {result.Offset.Value}: {error.GetType().Name}: {error.Message}";
+        deadLetters.Value.Send(result, error);
+    }
+}

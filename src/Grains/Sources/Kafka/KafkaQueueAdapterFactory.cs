@@ -1,0 +1,158 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Providers.Streams.Common;
+using Orleans.Streams;
+
+namespace Sluice.Sources.Kafka;
+
+/// <summary>
+/// An Orleans persistent stream provider over Kafka: one queue per topic partition (the queue balancer
+/// assigns partitions to silos; consumers use manual assignment, not group subscription), a consumer per
+/// queue on its own thread, one stream per (topic, record key). Read-only: produce with a Kafka producer.
+/// </summary>
+internal sealed class KafkaQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter
+{
+    private readonly KafkaStreamOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly HashRingBasedStreamQueueMapper _mapper;
+    private readonly Dictionary<QueueId, TopicPartition> _partitionOf = [];
+    private readonly SimpleQueueAdapterCache _cache;
+
+    public KafkaQueueAdapterFactory(string name, KafkaStreamOptions options, ILoggerFactory loggerFactory)
+    {
+        Name = name;
+        _options = options;
+        _loggerFactory = loggerFactory;
+        var partitions = DiscoverPartitions(name, options);
+        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = partitions.Count }, name);
+        var queues = _mapper.GetAllQueues().OrderBy(q => q.GetNumericId()).ToList();
+        for (var i = 0; i < queues.Count; i++)
+        {
+            _partitionOf[queues[i]] = partitions[i];
+        }
+
+        _cache = new SimpleQueueAdapterCache(new SimpleQueueCacheOptions(), name, loggerFactory);
+    }
+
+    public string Name { get; }
+
+    public bool IsRewindable => false;
+
+    public StreamProviderDirection Direction => StreamProviderDirection.ReadOnly;
+
+    public static KafkaQueueAdapterFactory Create(IServiceProvider services, string name) =>
+        new(name, services.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), services.GetRequiredService<ILoggerFactory>());
+
+    [Obsolete("Use the overload which accepts a CancellationToken.")]
+    public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
+
+    public Task<IQueueAdapter> CreateAdapter(CancellationToken cancellationToken) => Task.FromResult<IQueueAdapter>(this);
+
+    public IQueueAdapterCache GetQueueAdapterCache() => _cache;
+
+    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
+
+    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler());
+
+    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) =>
+        new KafkaQueueReceiver(_options, _partitionOf[queueId], _loggerFactory.CreateLogger($"Sluice.Kafka.Streams.{Name}"));
+
+    public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext) =>
+        throw new InvalidOperationException($"Kafka stream provider '{Name}' is read-only; produce to Kafka with a Kafka producer.");
+
+    private static List<TopicPartition> DiscoverPartitions(string name, KafkaStreamOptions options)
+    {
+        if (options.Topics.Count == 0)
+        {
+            throw new KafkaConfigurationException($"Kafka stream provider '{name}': Topics is empty; name at least one topic to read.");
+        }
+
+        using var admin = new AdminClientBuilder(KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"stream provider '{name}'", options.Topics[0])).Build();
+        var result = new List<TopicPartition>();
+        foreach (var topic in options.Topics)
+        {
+            Metadata metadata;
+            try
+            {
+                metadata = admin.GetMetadata(topic, options.MetadataTimeout);
+            }
+            catch (KafkaException ex)
+            {
+                throw new KafkaConfigurationException($"Kafka stream provider '{name}': cannot read metadata of topic '{topic}' from {options.BootstrapServers}: {ex.Error.Reason}", ex);
+            }
+
+            var found = metadata.Topics.Find(t => t.Topic == topic);
+            if (found is null || found.Error.IsError || found.Partitions.Count == 0)
+            {
+                throw new KafkaConfigurationException($"Kafka stream provider '{name}': topic '{topic}' does not exist on {options.BootstrapServers} ({found?.Error.Reason ?? "not in metadata"}).");
+            }
+
+            result.AddRange(found.Partitions.OrderBy(p => p.PartitionId).Select(p => new TopicPartition(topic, p.PartitionId)));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Reads one topic partition for the pulling agent.</summary>
+internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartition partition, ILogger logger) : IQueueAdapterReceiver, IDisposable
+{
+    private KafkaPartitionConsumer? _consumer;
+
+    public Task Initialize(TimeSpan timeout)
+    {
+        var config = KafkaClients.Consumer(new KafkaSourceOptions
+        {
+            BootstrapServers = options.BootstrapServers,
+            Topic = partition.Topic,
+            GroupId = options.GroupId,
+            StartPosition = options.StartPosition,
+        });
+        foreach (var (key, value) in options.ClientConfig)
+        {
+            config.Set(key, value);
+        }
+
+        var start = options.StartPosition == KafkaStartPosition.Earliest ? Offset.Beginning : Offset.End;
+        _consumer = new KafkaPartitionConsumer(config, partition, start, options.BufferedMessages, logger);
+        return Task.CompletedTask;
+    }
+
+    [Obsolete("Use the overload which accepts a CancellationToken.")]
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
+
+    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+    {
+        var batch = new List<IBatchContainer>();
+        var limit = maxCount < 0 ? int.MaxValue : maxCount;
+        while (batch.Count < limit && _consumer is not null && _consumer.TryRead(out var result))
+        {
+            var key = result.Message.Key is null ? string.Empty : Encoding.UTF8.GetString(result.Message.Key);
+            var message = new KafkaMessage(result.Topic, result.Partition.Value, result.Offset.Value, result.Message.Key, result.Message.Value, result.Message.Timestamp.UnixTimestampMs);
+            batch.Add(new KafkaBatchContainer(StreamId.Create(result.Topic, key), new EventSequenceTokenV2(result.Offset.Value), message));
+        }
+
+        return Task.FromResult<IList<IBatchContainer>>(batch);
+    }
+
+    [Obsolete("Use the overload which accepts a CancellationToken.")]
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
+
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task Shutdown(TimeSpan timeout)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _consumer?.Dispose();
+        _consumer = null;
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Streams;
+
+namespace Sluice.Sources.Kafka;
+
+/// <summary>Registers Kafka as an Orleans persistent stream provider.</summary>
+public static class KafkaSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds a read-only stream provider named <paramref name="name"/> over Kafka topics. Grains subscribe to
+    /// <c>StreamId.Create(topic, recordKey)</c> (implicitly or explicitly) and receive <see cref="KafkaMessage"/>s.
+    /// Topics must exist; their partitions are discovered when the silo starts.
+    /// </summary>
+    public static ISiloBuilder AddKafkaStreams(this ISiloBuilder builder, string name, Action<KafkaStreamOptions> configure)
+    {
+        builder.Services.AddOptions<KafkaStreamOptions>(name).Configure(configure);
+        builder.AddPersistentStreams(name, KafkaQueueAdapterFactory.Create, stream =>
+        {
+            stream.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20)));
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,79 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Functions;
+using Sluice.Sinks;
+
+namespace Sluice.Sources.Kafka;
+
+/// <summary>
+/// Writes records to a Kafka topic, at least once: an idempotent producer (no duplicates from its own
+/// retries) that is flushed when the input ends. Records keep their pipeline timestamp as the Kafka timestamp.
+/// A record whose delivery finally fails is counted and logged, and <see cref="ISinkFunction{T}.Finish"/>
+/// reports it as an error.
+/// </summary>
+public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISerializer<T> serializer, Func<T, string?>? keySelector = null, int parallelism = 1)
+    : SinkDefinition<T>(name, parallelism)
+{
+    public KafkaSinkOptions Options { get; } = options;
+
+    internal ISerializer<T> Serializer { get; } = serializer;
+
+    internal Func<T, string?>? KeySelector { get; } = keySelector;
+
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    public override ISinkFunction<T> CreateWriter(int taskIndex) =>
+        new Writer(this, new ProducerBuilder<string?, byte[]>(KafkaClients.Producer(Options.ClientConfig, Options.BootstrapServers, $"sink '{Name}'", Options.Topic)).Build());
+
+    private sealed class Writer(KafkaSink<T> sink, IProducer<string?, byte[]> producer) : ISinkFunction<T>
+    {
+        private readonly ILogger _logger = sink.LoggerFactory.CreateLogger($"Sluice.Kafka.Sink.{sink.Name}");
+        private long _failed;
+        private string? _lastError;
+
+        public void Write(T value, SinkContext context)
+        {
+            var bytes = sink.Serializer.Serialize(value, new SerializationContext(MessageComponentType.Value, sink.Options.Topic));
+            var message = new Message<string?, byte[]>
+            {
+                Key = sink.KeySelector?.Invoke(value),
+                Value = bytes,
+                Timestamp = context.Timestamp == long.MinValue ? Timestamp.Default : new Timestamp(context.Timestamp, TimestampType.CreateTime),
+            };
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(sink.Options.Topic, message, OnDelivery);
+                    return;
+                }
+                catch (ProduceException<string?, byte[]> ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
+                {
+                    // The producer's local queue is full: wait for deliveries instead of dropping.
+                    producer.Poll(TimeSpan.FromMilliseconds(100));
+                }
+            }
+        }
+
+        public void Finish()
+        {
+            producer.Flush(TimeSpan.FromMinutes(2));
+            producer.Dispose();
+            if (Interlocked.Read(ref _failed) > 0)
+            {
+                throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_MsgTimedOut, $"{_failed} record(s) could not be delivered to '{sink.Options.Topic}'; last error: {_lastError}"));
+            }
+        }
+
+        private void OnDelivery(DeliveryReport<string?, byte[]> report)
+        {
+            if (report.Error.IsError)
+            {
+                Interlocked.Increment(ref _failed);
+                _lastError = report.Error.Reason;
+                _logger.LogError("Delivery to {Topic} failed: {Reason}", sink.Options.Topic, report.Error.Reason);
+            }
+        }
+    }
+}
