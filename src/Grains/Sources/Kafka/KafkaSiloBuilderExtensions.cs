@@ -11,12 +11,16 @@ public static class KafkaSiloBuilderExtensions
     /// <c>StreamId.Create(topic, recordKey)</c> (implicitly or explicitly) and receive <see cref="KafkaMessage"/>s.
     /// Topics must exist; their partitions are discovered when the silo starts.
     /// </summary>
-    public static ISiloBuilder AddKafkaStreams(this ISiloBuilder builder, string name, Action<KafkaStreamOptions> configure)
+    /// <param name="configureStream">Further stream settings, e.g. <c>ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly)</c>
+    /// (the default pub-sub also needs a grain storage named "PubSubStore").</param>
+    public static ISiloBuilder AddKafkaStreams(
+        this ISiloBuilder builder, string name, Action<KafkaStreamOptions> configure, Action<ISiloPersistentStreamConfigurator>? configureStream = null)
     {
         builder.Services.AddOptions<KafkaStreamOptions>(name).Configure(configure);
         builder.AddPersistentStreams(name, KafkaQueueAdapterFactory.Create, stream =>
         {
             stream.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20)));
+            configureStream?.Invoke(stream);
         });
         return builder;
     }
