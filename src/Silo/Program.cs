@@ -5,6 +5,7 @@ using Sluice.Silo.Api;
 using Sluice.Silo.Demo;
 using Sluice.Silo.Hosting;
 using Sluice.Sinks;
+using Sluice.Sources.Kafka;
 
 var builder = WebApplication.CreateBuilder(args);
 var host = builder.Configuration.GetSection("Sluice").Get<SluiceHostOptions>() ?? new SluiceHostOptions();
@@ -17,8 +18,28 @@ builder.UseOrleans(silo => silo
 
 if (demo.Enabled)
 {
-    builder.Services.AddSluicePipeline(_ =>
-        ClickPipeline.Create(demo, ClickPipeline.Source(demo), new ConsoleSink<TopUsers>("console", ClickPipeline.Format)));
+    builder.Services.AddSingleton(demo);
+    var console = new ConsoleSink<TopUsers>("console", ClickPipeline.Format);
+    switch (demo.Source)
+    {
+        case "generator":
+            builder.Services.AddSluicePipeline(_ => ClickPipeline.Create(demo, ClickPipeline.Source(demo), console));
+            break;
+        case "kafka":
+            var kafkaOptions = builder.Configuration.GetSection("Kafka").Get<DemoKafkaOptions>() ?? new DemoKafkaOptions();
+            if (KafkaFormats.Validate(kafkaOptions.Format, "Kafka:Format") != "json")
+            {
+                throw new KafkaConfigurationException("Kafka:Format: the demo's click events are JSON; 'raw' suits pipelines that read bytes.");
+            }
+
+            builder.Services.AddSingleton(kafkaOptions);
+            builder.Services.AddSingleton<DemoKafka>();
+            builder.Services.AddHostedService<ClickProducer>();
+            builder.Services.AddSluicePipeline(services => KafkaClickPipeline.Create(demo, services.GetRequiredService<DemoKafka>(), console, services.GetRequiredService<ILoggerFactory>()));
+            break;
+        default:
+            throw new InvalidOperationException($"Unknown Sluice:Demo:Source '{demo.Source}'; use 'kafka' or 'generator'.");
+    }
 }
 
 builder.Services.AddHostedService<StatusReporter>();

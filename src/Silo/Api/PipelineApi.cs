@@ -38,6 +38,7 @@ internal sealed record PipelineView(
     int ActiveKeyGroups,
     long LateRecordsDropped,
     long InvalidRecords,
+    long DeadLetters,
     string? LastError,
     IReadOnlyList<StageStatus> Stages,
     IReadOnlyList<SourcePartitionStatus> Sources)
@@ -48,6 +49,6 @@ internal sealed record PipelineView(
         return new PipelineView(
             s.Id, s.State.ToString(), s.RecordsIn, s.RecordsOut, watermark,
             watermark is { } w ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
-            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.LastError, s.Stages, s.Sources);
+            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.DeadLetters, s.LastError, s.Stages, s.Sources);
     }
 }

@@ -27,18 +27,22 @@ internal static class ClickPipeline
             },
             e => new ClickEvent(UserName(e.Key), Pages[(int)(e.Random % (ulong)Pages.Length)], e.Timestamp));
 
-    public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, SinkDefinition<TopUsers> sink)
+    public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, params SinkDefinition<TopUsers>[] sinks)
     {
         var pipeline = Pipeline.Create(options.PipelineId);
-        pipeline.From(source)
+        var top = pipeline.From(source)
             .WithTimestamps(c => c.Timestamp, WatermarkStrategy.BoundedOutOfOrderness(options.MaxOutOfOrderness).WithIdleness(TimeSpan.FromSeconds(10)))
             .KeyBy(c => c.UserId)
             .Window(Tumbling.Of(options.Window))
             .Aggregate(Aggregates.Count<ClickEvent>(), (user, window, clicks) => new UserClicks(user, window.End, clicks), "clicks-per-user")
             .KeyBy(c => c.WindowEnd, maxParallelism: 8)
             .Window(Tumbling.Of(options.Window))
-            .Process(new TopUsersFunction(options.TopN), "top-users")
-            .SinkTo(sink);
+            .Process(new TopUsersFunction(options.TopN), "top-users");
+        foreach (var sink in sinks)
+        {
+            top.SinkTo(sink);
+        }
+
         return pipeline;
     }
 

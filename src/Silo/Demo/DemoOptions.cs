@@ -5,6 +5,9 @@ internal sealed class DemoOptions
 {
     public bool Enabled { get; set; } = true;
 
+    /// <summary>"kafka": clicks go through Kafka (embedded unless Kafka:BootstrapServers is set); "generator": read straight from the generator.</summary>
+    public string Source { get; set; } = "kafka";
+
     public string PipelineId { get; set; } = "clicks";
 
     public int Partitions { get; set; } = 4;

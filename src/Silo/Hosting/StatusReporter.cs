@@ -26,7 +26,7 @@ internal sealed class StatusReporter(PipelineRegistry registry, IGrainFactory gr
                         : DateTimeOffset.FromUnixTimeMilliseconds(s.EventTimeWatermark).ToString("HH:mm:ss");
                     Console.WriteLine(
                         $"[sluice] {s.Id} {s.State} in={s.RecordsIn:N0} ({rate:N0}/s) out={s.RecordsOut:N0} watermark={watermark} " +
-                        $"keyGroups={s.ActiveKeyGroups}/{s.KeyGroups} late={s.LateRecordsDropped} invalid={s.InvalidRecords}");
+                        $"keyGroups={s.ActiveKeyGroups}/{s.KeyGroups} late={s.LateRecordsDropped} invalid={s.InvalidRecords} deadLetters={s.DeadLetters}");
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
