@@ -87,10 +87,14 @@ public sealed class GeneratorSource<T> : SourceDefinition<T>
         return x ^ (x >> 31);
     }
 
-    private sealed class Reader(GeneratorSource<T> source, int partition) : ISourceReader<T>
+    private sealed class Reader(GeneratorSource<T> source, int partition) : ISourceReader<T>, ISeekableSourceReader
     {
         private long _next;
         private long _openedAt = -1;
+
+        public long Position => _next;
+
+        public void Seek(long position) => _next = Math.Max(0, position);
 
         public SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds)
         {

@@ -82,9 +82,19 @@ public sealed class InMemorySource<T> : SourceDefinition<T>
         public bool Paused;
     }
 
-    private sealed class Reader(Partition partition) : ISourceReader<T>
+    private sealed class Reader(Partition partition) : ISourceReader<T>, ISeekableSourceReader
     {
         private int _position;
+
+        public long Position => _position;
+
+        public void Seek(long position)
+        {
+            lock (partition)
+            {
+                _position = (int)Math.Clamp(position, 0, partition.Entries.Count);
+            }
+        }
 
         public SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds)
         {

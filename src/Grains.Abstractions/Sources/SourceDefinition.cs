@@ -50,6 +50,16 @@ public interface ISourceOutput<in T>
     void Watermark(long watermark);
 }
 
+/// <summary>Optional: a reader whose position can be recorded and restored (checkpoints, replays).</summary>
+public interface ISeekableSourceReader
+{
+    /// <summary>Position of the next record the reader will hand out (Kafka: offset; generator and in-memory: index).</summary>
+    long Position { get; }
+
+    /// <summary>Continues reading at <paramref name="position"/>; what was read ahead is discarded.</summary>
+    void Seek(long position);
+}
+
 /// <summary>Optional: a reader that counts what it sent to a dead-letter destination.</summary>
 public interface ISourceReaderStatus
 {

@@ -7,11 +7,28 @@ namespace Sluice.Sources.Kafka;
 /// deserialises it and hands it to the source operators. Opened on the silo that owns the partition's queue.
 /// </summary>
 internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
-    : ISourceReader<T>, ISourceReaderStatus, IDisposable
+    : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, IDisposable
 {
     private KafkaPartitionConsumer? _consumer;
     private long _endOffset = -1;
     private long _nextOffset = -1;
+    private long _seekTo = -1;
+
+    /// <summary>Offset of the next record the pipeline will get; -1 before the first read.</summary>
+    public long Position => _nextOffset;
+
+    public void Seek(long position)
+    {
+        _nextOffset = position;
+        if (_consumer is null)
+        {
+            _seekTo = position; // applied when the consumer is assigned
+        }
+        else
+        {
+            _consumer.Seek(position);
+        }
+    }
 
     public long DeadLetters { get; private set; }
 
@@ -52,13 +69,13 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
         var options = source.Options;
         var config = KafkaClients.Consumer(options);
         var topicPartition = new TopicPartition(options.Topic, partition);
-        var start = options.StartPosition == KafkaStartPosition.Earliest ? Offset.Beginning : Offset.End;
+        var start = _seekTo >= 0 ? new Offset(_seekTo) : options.StartPosition == KafkaStartPosition.Earliest ? Offset.Beginning : Offset.End;
         if (options.StopAtEndOffsets)
         {
             using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
             var offsets = probe.QueryWatermarkOffsets(topicPartition, options.MetadataTimeout);
             _endOffset = offsets.High.Value;
-            _nextOffset = offsets.Low.Value;
+            _nextOffset = Math.Max(_nextOffset, offsets.Low.Value);
         }
 
         var logger = source.LoggerFactory.CreateLogger($"Sluice.Kafka.{options.Topic}");

@@ -103,6 +103,10 @@ internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartit
 {
     private KafkaPartitionConsumer? _consumer;
 
+    // Tokens count from a clock-based start per receiver (the offset travels in the message), so they keep
+    // increasing when a receiver is recreated and re-reads earlier offsets: cursors never see time go back.
+    private long _token = Exchange.ChannelSequences.FirstOfIncarnation();
+
     public Task Initialize(TimeSpan timeout)
     {
         var config = KafkaClients.Consumer(new KafkaSourceOptions
@@ -133,7 +137,7 @@ internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartit
         {
             var key = result.Message.Key is null ? string.Empty : Encoding.UTF8.GetString(result.Message.Key);
             var message = new KafkaMessage(result.Topic, result.Partition.Value, result.Offset.Value, result.Message.Key, result.Message.Value, result.Message.Timestamp.UnixTimestampMs);
-            batch.Add(new KafkaBatchContainer(StreamId.Create(result.Topic, key), new EventSequenceTokenV2(result.Offset.Value), message));
+            batch.Add(new KafkaBatchContainer(StreamId.Create(result.Topic, key), new EventSequenceTokenV2(++_token), message));
         }
 
         return Task.FromResult<IList<IBatchContainer>>(batch);
