@@ -34,4 +34,11 @@ internal sealed class WindowState<TKey, TAcc>
     public bool TryGet(in WindowScope<TKey> scope, out TAcc accumulator) => _accumulators.TryGetValue(scope, out accumulator!);
 
     public void Remove(in WindowScope<TKey> scope) => _accumulators.Remove(scope);
+
+    /// <summary>Every (scope, accumulator), for snapshots.</summary>
+    public IReadOnlyDictionary<WindowScope<TKey>, TAcc> Entries => _accumulators;
+
+    public void Clear() => _accumulators.Clear();
+
+    public void Set(in WindowScope<TKey> scope, TAcc accumulator) => _accumulators[scope] = accumulator;
 }

@@ -31,12 +31,31 @@ internal sealed class TimerService<TScope>
 
     public bool TryPopProcessingTime(long now, out TScope scope, out long time) => _processingTime.TryPop(now, out scope, out time);
 
+    /// <summary>Live event-time timers, in no particular order (for snapshots).</summary>
+    public IReadOnlyCollection<(TScope Scope, long Time)> EventTimers => _eventTime.Live;
+
+    public IReadOnlyCollection<(TScope Scope, long Time)> ProcessingTimers => _processingTime.Live;
+
+    public void Clear()
+    {
+        _eventTime.Clear();
+        _processingTime.Clear();
+    }
+
     private sealed class TimerQueue
     {
         private readonly PriorityQueue<(TScope Scope, long Time), long> _heap = new();
         private readonly HashSet<(TScope Scope, long Time)> _live = [];
 
         public int Count => _live.Count;
+
+        public IReadOnlyCollection<(TScope Scope, long Time)> Live => _live;
+
+        public void Clear()
+        {
+            _heap.Clear();
+            _live.Clear();
+        }
 
         public void Add(TScope scope, long time)
         {

@@ -14,7 +14,7 @@ namespace Sluice.Windows;
 /// decides when to fire through timers, and the emitter turns a fired accumulator into output records
 /// stamped with the window's max timestamp.
 /// </summary>
-internal sealed class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : IKeyedOperator<TIn, TKey>, ITriggerContext
+internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : IKeyedOperator<TIn, TKey>, ITriggerContext
     where TKey : notnull
 {
     private readonly WindowAssigner _assigner;

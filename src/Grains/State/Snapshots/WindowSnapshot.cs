@@ -1,0 +1,37 @@
+namespace Sluice.State.Snapshots;
+
+/// <summary>
+/// A window operator's state for one key group as it goes into a snapshot: accumulators per (key, window)
+/// and the pending event- and processing-time timers. Column arrays, so the Orleans codecs write them
+/// without per-entry objects.
+/// </summary>
+[GenerateSerializer]
+internal sealed class WindowSnapshot<TKey, TAcc>
+{
+    [Id(0)] public TKey[] Keys { get; set; } = [];
+
+    [Id(1)] public long[] WindowStarts { get; set; } = [];
+
+    [Id(2)] public long[] WindowEnds { get; set; } = [];
+
+    [Id(3)] public TAcc[] Accumulators { get; set; } = [];
+
+    [Id(4)] public TimerColumns<TKey> EventTimers { get; set; } = new();
+
+    [Id(5)] public TimerColumns<TKey> ProcessingTimers { get; set; } = new();
+
+    [Id(6)] public long Watermark { get; set; } = long.MinValue;
+}
+
+/// <summary>Timers as columns: scope key, scope window and fire time.</summary>
+[GenerateSerializer]
+internal sealed class TimerColumns<TKey>
+{
+    [Id(0)] public TKey[] Keys { get; set; } = [];
+
+    [Id(1)] public long[] WindowStarts { get; set; } = [];
+
+    [Id(2)] public long[] WindowEnds { get; set; } = [];
+
+    [Id(3)] public long[] Times { get; set; } = [];
+}
