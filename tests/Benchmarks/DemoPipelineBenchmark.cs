@@ -95,27 +95,7 @@ internal static class DemoPipelineBenchmark
         var sink = new CollectingSink<TopUsers>("top");
         var pipeline = ClickPipeline.Create(options, source, sink);
 
-        long batches = 0, bare = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Sluice" && instrument.Name is "sluice.exchange.batches" or "sluice.exchange.watermarks")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            if (instrument.Name == "sluice.exchange.batches")
-            {
-                Interlocked.Add(ref batches, value);
-            }
-            else
-            {
-                Interlocked.Add(ref bare, value);
-            }
-        });
-        listener.Start();
+        using var counters = new ExchangeCounters();
 
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var watch = Stopwatch.StartNew();
@@ -135,7 +115,7 @@ internal static class DemoPipelineBenchmark
             Console.WriteLine($"    stage {stage.Index} {stage.Name}: in={stage.RecordsIn:N0} out={stage.RecordsOut:N0} tasks={stage.ActiveTasks}/{stage.Parallelism} duplicates={stage.DuplicatesDropped}");
         }
 
-        return new Result(perPartition * options.Partitions / watch.Elapsed.TotalSeconds, sink.Count, watch.Elapsed, batches, bare, allocated);
+        return new Result(perPartition * options.Partitions / watch.Elapsed.TotalSeconds, sink.Count, watch.Elapsed, counters.Batches, counters.BareWatermarks, allocated);
     }
 
     private sealed record Result(double Rate, int Windows, TimeSpan Elapsed, long Batches, long BareWatermarks, long AllocatedBytes);

@@ -358,27 +358,7 @@ internal static class KafkaPipelineBenchmark
             .Aggregate(Aggregates.Count<KafkaClick>(), (user, window, count) => new KafkaUserWindowCount(user, window.End, count), "clicks-per-user")
             .SinkTo(sink);
 
-        long batches = 0, bare = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Sluice" && instrument.Name is "sluice.exchange.batches" or "sluice.exchange.watermarks")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            if (instrument.Name == "sluice.exchange.batches")
-            {
-                Interlocked.Add(ref batches, value);
-            }
-            else
-            {
-                Interlocked.Add(ref bare, value);
-            }
-        });
-        listener.Start();
+        using var counters = new ExchangeCounters();
 
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var watch = Stopwatch.StartNew();
@@ -416,7 +396,7 @@ internal static class KafkaPipelineBenchmark
             Console.WriteLine($"    stage {stage.Index} {stage.Name}: in={stage.RecordsIn:N0} out={stage.RecordsOut:N0} tasks={stage.ActiveTasks}/{stage.Parallelism} duplicates={stage.DuplicatesDropped}");
         }
 
-        return new EngineResult(totalRecords / watch.Elapsed.TotalSeconds, watch.Elapsed, sink.Values, batches, bare, allocated);
+        return new EngineResult(totalRecords / watch.Elapsed.TotalSeconds, watch.Elapsed, sink.Values, counters.Batches, counters.BareWatermarks, allocated);
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator

@@ -14,55 +14,28 @@ namespace Sluice.Sources.Kafka;
 /// assigns partitions to silos; consumers use manual assignment, not group subscription), a consumer per
 /// queue on its own thread, one stream per (topic, record key). Read-only: produce with a Kafka producer.
 /// </summary>
-internal sealed class KafkaQueueAdapterFactory : IQueueAdapterFactory, IQueueAdapter
+internal sealed class KafkaQueueAdapterFactory : ReadOnlyQueueAdapterFactory
 {
     private readonly KafkaStreamOptions _options;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly HashRingBasedStreamQueueMapper _mapper;
-    private readonly Dictionary<QueueId, TopicPartition> _partitionOf = [];
-    private readonly SimpleQueueAdapterCache _cache;
+    private readonly IReadOnlyList<TopicPartition> _partitions;
 
-    public KafkaQueueAdapterFactory(string name, KafkaStreamOptions options, ILoggerFactory loggerFactory)
+    private KafkaQueueAdapterFactory(string name, KafkaStreamOptions options, ILoggerFactory loggerFactory, IReadOnlyList<TopicPartition> partitions)
+        : base(name, partitions.Count, new SimpleQueueCacheOptions().CacheSize, loggerFactory)
     {
-        Name = name;
         _options = options;
         _loggerFactory = loggerFactory;
-        var partitions = DiscoverPartitions(name, options);
-        _mapper = new HashRingBasedStreamQueueMapper(new HashRingStreamQueueMapperOptions { TotalQueueCount = partitions.Count }, name);
-        var queues = _mapper.GetAllQueues().OrderBy(q => q.GetNumericId()).ToList();
-        for (var i = 0; i < queues.Count; i++)
-        {
-            _partitionOf[queues[i]] = partitions[i];
-        }
-
-        _cache = new SimpleQueueAdapterCache(new SimpleQueueCacheOptions(), name, loggerFactory);
+        _partitions = partitions;
     }
 
-    public string Name { get; }
+    public static KafkaQueueAdapterFactory Create(IServiceProvider services, string name)
+    {
+        var options = services.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name);
+        return new(name, options, services.GetRequiredService<ILoggerFactory>(), DiscoverPartitions(name, options));
+    }
 
-    public bool IsRewindable => false;
-
-    public StreamProviderDirection Direction => StreamProviderDirection.ReadOnly;
-
-    public static KafkaQueueAdapterFactory Create(IServiceProvider services, string name) =>
-        new(name, services.GetRequiredService<IOptionsMonitor<KafkaStreamOptions>>().Get(name), services.GetRequiredService<ILoggerFactory>());
-
-    [Obsolete("Use the overload which accepts a CancellationToken.")]
-    public Task<IQueueAdapter> CreateAdapter() => Task.FromResult<IQueueAdapter>(this);
-
-    public Task<IQueueAdapter> CreateAdapter(CancellationToken cancellationToken) => Task.FromResult<IQueueAdapter>(this);
-
-    public IQueueAdapterCache GetQueueAdapterCache() => _cache;
-
-    public IStreamQueueMapper GetStreamQueueMapper() => _mapper;
-
-    public Task<IStreamFailureHandler> GetDeliveryFailureHandler(QueueId queueId) => Task.FromResult<IStreamFailureHandler>(new NoOpStreamDeliveryFailureHandler());
-
-    public IQueueAdapterReceiver CreateReceiver(QueueId queueId) =>
-        new KafkaQueueReceiver(_options, _partitionOf[queueId], _loggerFactory.CreateLogger($"Sluice.Kafka.Streams.{Name}"));
-
-    public Task QueueMessageBatchAsync<T>(StreamId streamId, IEnumerable<T> events, StreamSequenceToken? token, Dictionary<string, object>? requestContext) =>
-        throw new InvalidOperationException($"Kafka stream provider '{Name}' is read-only; produce to Kafka with a Kafka producer.");
+    public override IQueueAdapterReceiver CreateReceiver(QueueId queueId) =>
+        new KafkaQueueReceiver(_options, _partitions[Queues.IndexOf(queueId)], _loggerFactory.CreateLogger($"Sluice.Kafka.Streams.{Name}"));
 
     private static List<TopicPartition> DiscoverPartitions(string name, KafkaStreamOptions options)
     {
