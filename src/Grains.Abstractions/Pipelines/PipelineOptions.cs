@@ -28,4 +28,13 @@ public sealed class PipelineOptions
 
     /// <summary>Batches that may queue on one exchange channel before the sender waits (backpressure).</summary>
     public int MaxQueuedBatchesPerChannel { get; set; } = 8;
+
+    /// <summary>How often a checkpoint starts (aligned barriers, state to the checkpoint store); null: no checkpoints.</summary>
+    public TimeSpan? CheckpointInterval { get; set; }
+
+    /// <summary>A checkpoint that has not completed after this long fails and is counted.</summary>
+    public TimeSpan CheckpointTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Completed checkpoints kept in the store; older ones are deleted.</summary>
+    public int RetainedCheckpoints { get; set; } = 3;
 }

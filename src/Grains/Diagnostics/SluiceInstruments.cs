@@ -27,5 +27,9 @@ internal static class SluiceInstruments
 
     public static readonly Counter<long> ExchangeBareWatermarks = Meter.CreateCounter<long>("sluice.exchange.watermarks", "{message}", "Watermark-only control messages sent between stages");
 
+    public static readonly Counter<long> CheckpointsCompleted = Meter.CreateCounter<long>("sluice.checkpoints.completed", "{checkpoint}", "Checkpoints whose _metadata was committed");
+
+    public static readonly Counter<long> CheckpointsFailed = Meter.CreateCounter<long>("sluice.checkpoints.failed", "{checkpoint}", "Checkpoints that timed out or could not be stored");
+
     public static readonly Counter<long> DuplicatesDropped = Meter.CreateCounter<long>("sluice.exchange.duplicates", "{batch}", "Redelivered batches dropped by sequence number");
 }

@@ -11,6 +11,9 @@ internal enum ChannelFlags : byte
 
     /// <summary>The sender will send nothing more; its watermark is final.</summary>
     EndOfInput = 2,
+
+    /// <summary>Checkpoint barrier <see cref="ChannelBatch.CheckpointId"/>: everything before it belongs to that checkpoint.</summary>
+    Barrier = 4,
 }
 
 /// <summary>
@@ -19,7 +22,7 @@ internal enum ChannelFlags : byte
 /// the receiver drops redelivered messages.
 /// </summary>
 [GenerateSerializer, Immutable]
-internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records)
+internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records, long checkpointId = 0)
 {
     /// <summary>The sender's index among the receiver's inputs.</summary>
     [Id(0)]
@@ -36,6 +39,10 @@ internal sealed class ChannelBatch(int channel, long sequence, long watermark, C
 
     [Id(4)]
     public RecordBatch? Records { get; } = records;
+
+    /// <summary>With <see cref="ChannelFlags.Barrier"/>: the checkpoint the barrier belongs to.</summary>
+    [Id(5)]
+    public long CheckpointId { get; } = checkpointId;
 
     public int RecordCount => Records?.Count ?? 0;
 

@@ -65,6 +65,20 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         }
     }
 
+    /// <summary>Sends what is buffered, then Barrier(<paramref name="checkpointId"/>) on every channel.</summary>
+    public void Barrier(long checkpointId)
+    {
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            if (_buffers[i].Count > 0)
+            {
+                Send(i, ChannelFlags.None);
+            }
+
+            Send(i, ChannelFlags.Barrier, checkpointId);
+        }
+    }
+
     /// <summary>Sends buffered records (on the buffer timeout) and due bare watermarks.</summary>
     public void OnTick(long now)
     {
@@ -141,12 +155,12 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         }
     }
 
-    private void Send(int index, ChannelFlags flags)
+    private void Send(int index, ChannelFlags flags, long checkpointId = 0)
     {
         var channel = _channels[index];
         var buffer = _buffers[index];
         var records = buffer.Count > 0 ? buffer.Build() : null;
-        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records);
+        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId);
         channel.SentWatermark = _watermark;
         channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
         channel.Pending.Enqueue(batch);

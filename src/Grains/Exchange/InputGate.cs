@@ -9,11 +9,13 @@ internal sealed class InputGate
 {
     private readonly Dictionary<int, int> _slotOfChannel;
     private readonly ChannelState[] _slots;
+    private readonly Queue<ChannelBatch>?[] _held;
 
     public InputGate(IReadOnlyList<int> channels)
     {
         _slotOfChannel = new Dictionary<int, int>(channels.Count);
         _slots = new ChannelState[channels.Count];
+        _held = new Queue<ChannelBatch>?[channels.Count];
         for (var i = 0; i < channels.Count; i++)
         {
             _slotOfChannel.Add(channels[i], i);
@@ -29,6 +31,74 @@ internal sealed class InputGate
     public bool Idle { get; private set; }
 
     public long DuplicatesDropped { get; private set; }
+
+    /// <summary>The checkpoint whose barriers are being aligned (0: none).</summary>
+    public long AligningCheckpoint { get; private set; }
+
+    /// <summary>When the first barrier of the aligning checkpoint arrived (ms), for the alignment time.</summary>
+    public long AlignmentStartedAt { get; private set; }
+
+    /// <summary>True when the channel delivered the current barrier and its later messages must wait.</summary>
+    public bool IsHeld(int channel) => AligningCheckpoint != 0 && _slots[_slotOfChannel[channel]].Blocked;
+
+    /// <summary>Keeps a message of a blocked channel until alignment completes.</summary>
+    public void Hold(ChannelBatch batch) => (_held[_slotOfChannel[batch.Channel]] ??= new Queue<ChannelBatch>()).Enqueue(batch);
+
+    /// <summary>
+    /// Records Barrier(n) on its channel (after the batch itself was processed) and blocks the channel.
+    /// Returns true when every channel that has not ended has delivered the barrier: the task is aligned.
+    /// </summary>
+    public bool OnBarrier(ChannelBatch batch, long now)
+    {
+        if (AligningCheckpoint == 0)
+        {
+            AligningCheckpoint = batch.CheckpointId;
+            AlignmentStartedAt = now;
+        }
+
+        _slots[_slotOfChannel[batch.Channel]].Blocked = true;
+        return IsAligned;
+    }
+
+    /// <summary>True while aligning when every channel that has not ended has delivered the barrier (a channel may end mid-alignment).</summary>
+    public bool IsAligned
+    {
+        get
+        {
+            if (AligningCheckpoint == 0)
+            {
+                return false;
+            }
+
+            foreach (ref readonly var slot in _slots.AsSpan())
+            {
+                if (!slot.Blocked && !slot.Ended)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Ends the alignment and hands back what blocked channels delivered meanwhile, each channel in order.</summary>
+    public List<ChannelBatch> Release()
+    {
+        AligningCheckpoint = 0;
+        var released = new List<ChannelBatch>();
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            _slots[i].Blocked = false;
+            if (_held[i] is { } queue)
+            {
+                released.AddRange(queue);
+                queue.Clear();
+            }
+        }
+
+        return released;
+    }
 
     public int ChannelCount => _slots.Length;
 
@@ -119,5 +189,6 @@ internal sealed class InputGate
         public long Watermark;
         public bool Idle;
         public bool Ended;
+        public bool Blocked;
     }
 }

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using Orleans.Streams.Core;
+using Sluice.Checkpointing;
 using Sluice.Diagnostics;
 using Sluice.Exchange;
 using Sluice.Pipelines;
 using Sluice.Sources;
 using Sluice.Status;
+using Sluice.Storage;
 using Sluice.Tasks;
 
 namespace Sluice.KeyGroups;
@@ -98,6 +100,30 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             return Task.CompletedTask;
         }
 
+        return HandleAcceptedAsync(batch);
+    }
+
+    private async Task HandleAcceptedAsync(ChannelBatch batch)
+    {
+        if (_gate.IsHeld(batch.Channel))
+        {
+            // This channel already delivered the barrier being aligned: its later messages wait.
+            _gate.Hold(batch);
+            return;
+        }
+
+        Process(batch);
+        var aligned = (batch.Flags & ChannelFlags.Barrier) != 0 ? _gate.OnBarrier(batch, Now()) : _gate.IsAligned;
+        if (aligned)
+        {
+            await CompleteAlignmentAsync();
+        }
+
+        await WaitForCapacityAsync();
+    }
+
+    private void Process(ChannelBatch batch)
+    {
         if (batch.Records is { } records)
         {
             _task.Process(records);
@@ -121,8 +147,66 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         {
             _task.OnIdle(_gate.Idle);
         }
+    }
 
-        return WaitForCapacityAsync();
+    /// <summary>
+    /// Every input delivered Barrier(n): copy the state, pass the barrier on, release the held messages and
+    /// upload the copy in the background (processing does not wait for the store).
+    /// </summary>
+    private async Task CompleteAlignmentAsync()
+    {
+        var checkpoint = _gate.AligningCheckpoint;
+        var alignment = Now() - _gate.AlignmentStartedAt;
+        byte[]? state = null;
+        string? failure = null;
+        try
+        {
+            state = _task.Snapshot();
+        }
+        catch (Exception ex)
+        {
+            failure = $"snapshot failed: {ex.Message}";
+        }
+
+        foreach (var sender in _senders)
+        {
+            sender.Barrier(checkpoint);
+        }
+
+        _ = UploadAndAcknowledgeAsync(checkpoint, state, alignment, failure);
+        foreach (var held in _gate.Release())
+        {
+            await HandleAcceptedAsync(held);
+        }
+    }
+
+    private async Task UploadAndAcknowledgeAsync(long checkpoint, byte[]? state, long alignment, string? failure)
+    {
+        string? path = null;
+        if (state is not null && failure is null)
+        {
+            path = CheckpointLayout.TaskBlob(_plan.Id, checkpoint, _stage.Index, _taskIndex);
+            try
+            {
+                var store = ServiceProvider.GetService(typeof(ICheckpointStore)) as ICheckpointStore
+                    ?? throw new InvalidOperationException("no checkpoint store is registered");
+                await store.PutAsync(path, state);
+            }
+            catch (Exception ex)
+            {
+                failure = $"upload of {path} failed: {ex.Message}";
+            }
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<ICheckpointProtocolGrain>(_plan.Id)
+                .AckTaskAsync(new TaskCheckpointAck(checkpoint, _stage.Index, _taskIndex, path, state?.Length ?? 0, alignment, failure));
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Could not acknowledge checkpoint {Checkpoint} of {Task}", checkpoint, this.GetPrimaryKeyString());
+        }
     }
 
     private Task WaitForCapacityAsync()

@@ -16,6 +16,9 @@ internal interface IKeyedOperator<in TIn, in TKey>
     void OnWatermark(long watermark);
 
     void OnProcessingTime(long now);
+
+    /// <summary>The operator's keyed state and timers, framed with its schema and a checksum.</summary>
+    byte[] Snapshot();
 }
 
 /// <summary>Counters an operator chain updates on its hot path; plain fields, read by the grain's tick.</summary>

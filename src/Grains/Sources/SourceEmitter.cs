@@ -48,10 +48,19 @@ internal sealed class SourceEmitter : IBufferedOutput
         }
     }
 
-    private void Emit(int target, long watermark, ChannelFlags flags)
+    /// <summary>Sends Barrier(<paramref name="checkpointId"/>) to every target (buffers must have been flushed).</summary>
+    public void Barrier(long watermark, long checkpointId)
+    {
+        for (var i = 0; i < _buffers.Length; i++)
+        {
+            Emit(i, watermark, ChannelFlags.Barrier, checkpointId);
+        }
+    }
+
+    private void Emit(int target, long watermark, ChannelFlags flags, long checkpointId = 0)
     {
         var records = _buffers[target].Count > 0 ? _buffers[target].Build() : null;
-        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records);
+        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId);
         _pull.Output.Add(new SourceBatchContainer(_streams[target], new EventSequenceTokenV2(_pull.NextToken()), batch));
     }
 }

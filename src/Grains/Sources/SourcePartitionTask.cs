@@ -20,6 +20,12 @@ internal interface ISourcePartitionTask : IDisposable
 
     long RecordsRead { get; }
 
+    long LastBarrier { get; }
+
+    (int Source, int Partition) Identity { get; }
+
+    long InjectBarrier(long checkpointId, List<IBatchContainer> output);
+
     void Poll(long now, List<IBatchContainer> output);
 
     SourceReport Report();
@@ -70,6 +76,32 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     public bool Ended { get; private set; }
 
     public long RecordsRead => _recordsRead;
+
+    public (int Source, int Partition) Identity => (_source.Index, _partition);
+
+    /// <summary>The last checkpoint this partition emitted a barrier for.</summary>
+    public long LastBarrier { get; private set; }
+
+    /// <summary>
+    /// Emits Barrier(<paramref name="checkpointId"/>) on every output after what was read so far, and returns the
+    /// position to resume from after a restore (-1 when the reader cannot seek).
+    /// </summary>
+    public long InjectBarrier(long checkpointId, List<IBatchContainer> output)
+    {
+        LastBarrier = checkpointId;
+        var position = (_reader as ISeekableSourceReader)?.Position ?? -1;
+        if (!Ended)
+        {
+            _pull.Output = output;
+            foreach (var emitter in _context.Emitters)
+            {
+                emitter.Flush(_pull.StampedWatermark, ChannelFlags.None, everyTarget: false);
+                emitter.Barrier(_pull.StampedWatermark, checkpointId);
+            }
+        }
+
+        return position;
+    }
 
     public void Poll(long now, List<IBatchContainer> output)
     {

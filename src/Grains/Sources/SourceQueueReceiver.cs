@@ -18,6 +18,9 @@ internal sealed class SourceQueueReceiver(
     : IQueueAdapterReceiver
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CheckpointPollInterval = TimeSpan.FromMilliseconds(100);
+    private readonly Dictionary<string, long> _pendingCheckpoints = new(StringComparer.Ordinal);
+    private long _lastCheckpointPollAt;
     private readonly List<ISourcePartitionTask> _tasks = [];
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
     private int _seenVersion = -1;
@@ -49,9 +52,28 @@ internal sealed class SourceQueueReceiver(
                 break;
             }
 
+            long checkpoint;
+            lock (_pendingCheckpoints)
+            {
+                checkpoint = _pendingCheckpoints.GetValueOrDefault(task.Plan.Id);
+            }
+
+            if (checkpoint > task.LastBarrier)
+            {
+                var position = task.InjectBarrier(checkpoint, output);
+                var (source, partition) = task.Identity;
+                _ = AckBarrierAsync(task.Plan.Id, checkpoint, source, partition, position);
+            }
+
             var before = task.RecordsRead;
             task.Poll(now, output);
             SluiceInstruments.RecordsRead.Add(task.RecordsRead - before);
+        }
+
+        if (now - _lastCheckpointPollAt >= (long)CheckpointPollInterval.TotalMilliseconds)
+        {
+            _lastCheckpointPollAt = now;
+            _ = PollCheckpointsAsync();
         }
 
         if (now - _lastReportAt >= (long)ReportInterval.TotalMilliseconds)
@@ -121,6 +143,39 @@ internal sealed class SourceQueueReceiver(
         var pull = new SourcePullContext(() => ++_token);
         var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull);
         return source.Node.Accept(new SourceTaskFactory(context, source, partition, pull));
+    }
+
+    /// <summary>Asks the coordinators of checkpointed pipelines read here which checkpoint is open (one call per pipeline, not per partition).</summary>
+    private async Task PollCheckpointsAsync()
+    {
+        foreach (var plan in _tasks.Select(t => t.Plan).Where(p => p.Options.CheckpointInterval is not null).Distinct().ToArray())
+        {
+            try
+            {
+                var pending = await grains.GetGrain<Checkpointing.ICheckpointProtocolGrain>(plan.Id).GetPendingCheckpointAsync();
+                lock (_pendingCheckpoints)
+                {
+                    _pendingCheckpoints[plan.Id] = pending;
+                }
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not ask the checkpoint coordinator of {Pipeline} for barriers", plan.Id);
+            }
+        }
+    }
+
+    private async Task AckBarrierAsync(string pipeline, long checkpoint, int source, int partition, long position)
+    {
+        try
+        {
+            await grains.GetGrain<Checkpointing.ICheckpointProtocolGrain>(pipeline).AckSourceAsync(checkpoint, source, partition, position);
+        }
+        catch (Exception ex)
+        {
+            // The checkpoint will time out and be counted as failed; the next one gets a fresh barrier.
+            logger.LogWarning(ex, "Could not acknowledge barrier {Checkpoint} of {Pipeline}", checkpoint, pipeline);
+        }
     }
 
     private async Task ReportAsync()

@@ -4,6 +4,7 @@ using Sluice.Exchange;
 using Sluice.KeyGroups;
 using Sluice.Operators;
 using Sluice.Pipelines;
+using Sluice.State.Snapshots;
 using Sluice.Time;
 using Sluice.Windows;
 
@@ -108,7 +109,8 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
     public override IStageTask VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
     {
         var output = _chain.ConsumersOf<TOut>(node);
-        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, context.Clock, context.Counters, context.Errors);
+        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(
+            node, output, context.Clock, context.Counters, context.Errors, context.Services.GetService<Serializer<WindowSnapshot<TKey, TAcc>>>());
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 

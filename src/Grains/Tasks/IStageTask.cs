@@ -25,6 +25,9 @@ internal interface IStageTask
     void OnIdle(bool idle);
 
     void OnEndOfInput();
+
+    /// <summary>A copy of the task's state for a checkpoint (framed, checksummed), or null when it has none.</summary>
+    byte[]? Snapshot();
 }
 
 /// <summary>Where a task's output leaves it: an exchange to another stage. Receives the control events.</summary>

@@ -70,6 +70,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         }
     }
 
+    public byte[]? Snapshot() => keyedOperator.Snapshot();
+
     public void OnIdle(bool idle)
     {
         foreach (var output in outputs)

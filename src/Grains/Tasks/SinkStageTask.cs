@@ -57,6 +57,8 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     {
     }
 
+    public byte[]? Snapshot() => null;
+
     public void OnEndOfInput()
     {
         if (_finished)

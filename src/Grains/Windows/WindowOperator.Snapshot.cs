@@ -14,6 +14,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut>
     public string SnapshotSchema(string operatorName) =>
         $"window:{operatorName}|key:{typeof(TKey).FullName}|acc:{typeof(TAcc).FullName}|layout:1";
 
+    public byte[] Snapshot() => Snapshot(_snapshotSerializer ?? throw new InvalidOperationException("This window operator was built without a snapshot serializer."), _name);
+
     public byte[] Snapshot(Serializer<WindowSnapshot<TKey, TAcc>> serializer, string operatorName)
     {
         var entries = _state.Entries;

@@ -30,11 +30,20 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly Func<long> _processingClock;
     private readonly OperatorCounters _counters;
     private readonly UserErrorReporter _errors;
+    private readonly Orleans.Serialization.Serializer<State.Snapshots.WindowSnapshot<TKey, TAcc>>? _snapshotSerializer;
+    private readonly string _name;
     private WindowScope<TKey> _scope;
 
     public WindowOperator(
-        WindowNode<TIn, TKey, TAcc, TResult, TOut> node, IRecordSink<TOut> output, Func<long> processingClock, OperatorCounters counters, UserErrorReporter errors)
+        WindowNode<TIn, TKey, TAcc, TResult, TOut> node,
+        IRecordSink<TOut> output,
+        Func<long> processingClock,
+        OperatorCounters counters,
+        UserErrorReporter errors,
+        Orleans.Serialization.Serializer<State.Snapshots.WindowSnapshot<TKey, TAcc>>? snapshotSerializer = null)
     {
+        _snapshotSerializer = snapshotSerializer;
+        _name = node.Name;
         _assigner = node.Assigner;
         _trigger = node.Trigger;
         _aggregate = node.Aggregate;

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Sluice.Grains;
+using Sluice.Pipelines;
+using Sluice.Storage;
+
+namespace Sluice.Checkpointing;
+
+/// <summary>
+/// Runs a pipeline's checkpoints (asynchronous barrier snapshotting): on each interval it opens checkpoint n,
+/// sources inject Barrier(n) and report their positions, every task aligns its inputs, snapshots, uploads
+/// and acks; when all have acked, <c>_metadata</c> is committed last, so only complete checkpoints exist.
+/// One checkpoint at a time; one that outlives the timeout fails and is counted. Keeps the last K.
+/// </summary>
+internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry registry, IServiceProvider services, ILogger<CheckpointCoordinatorGrain> logger)
+    : Grain, ICheckpointCoordinatorGrain, ICheckpointProtocolGrain
+{
+    private ICheckpointStore store = null!;
+    private const int HistoryLength = 50;
+    private readonly List<CheckpointInfo> _history = [];
+    private readonly List<long> _completed = [];
+    private PipelinePlan _plan = null!;
+    private PendingCheckpoint? _pending;
+    private long _lastId;
+    private DateTimeOffset _lastFinishedAt = DateTimeOffset.MinValue;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _plan = registry.Get(this.GetPrimaryKeyString());
+        if (_plan.Options.CheckpointInterval is not { } interval)
+        {
+            return;
+        }
+
+        store = services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
+            ?? throw new InvalidOperationException($"Pipeline '{_plan.Id}' takes checkpoints but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
+
+        // Continue numbering after what the store already holds, so a new coordinator never reuses an id.
+        foreach (var path in await store.ListAsync($"{_plan.Id}/chk-", cancellationToken))
+        {
+            if (TryParseId(path, out var id) && path.EndsWith("/_metadata", StringComparison.Ordinal))
+            {
+                _lastId = Math.Max(_lastId, id);
+                _completed.Add(id);
+            }
+        }
+
+        _completed.Sort();
+        var tick = TimeSpan.FromMilliseconds(Math.Max(50, interval.TotalMilliseconds / 4));
+        this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(tick, tick) { Interleave = false, KeepAlive = true });
+    }
+
+    public Task<long> GetPendingCheckpointAsync() => Task.FromResult(_pending?.Id ?? 0);
+
+    public Task<IReadOnlyList<CheckpointInfo>> GetHistoryAsync()
+    {
+        var list = new List<CheckpointInfo>(_history);
+        if (_pending is { } p)
+        {
+            list.Add(new CheckpointInfo(p.Id, CheckpointState.InProgress, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, null));
+        }
+
+        return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
+    }
+
+    public Task AckSourceAsync(long checkpointId, int source, int partition, long position)
+    {
+        if (_pending is { } p && p.Id == checkpointId)
+        {
+            p.Sources[(source, partition)] = position;
+            return CompleteIfDoneAsync();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task AckTaskAsync(TaskCheckpointAck ack)
+    {
+        if (_pending is not { } p || p.Id != ack.CheckpointId)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (ack.Failure is not null)
+        {
+            return FailAsync(p, $"task {ack.Stage}/{ack.Task}: {ack.Failure}");
+        }
+
+        p.Tasks[(ack.Stage, ack.Task)] = ack;
+        p.Bytes += ack.Bytes;
+        p.MaxAlignment = Math.Max(p.MaxAlignment, ack.AlignmentMilliseconds);
+        return CompleteIfDoneAsync();
+    }
+
+    private Task TickAsync(CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (_pending is { } p)
+        {
+            return now - p.StartedAt > _plan.Options.CheckpointTimeout
+                ? FailAsync(p, $"timed out after {_plan.Options.CheckpointTimeout} ({p.Sources.Count}/{p.ExpectedSources} sources, {p.Tasks.Count}/{p.ExpectedTasks} tasks acked)")
+                : Task.CompletedTask;
+        }
+
+        if (now - _lastFinishedAt >= _plan.Options.CheckpointInterval!.Value)
+        {
+            _pending = new PendingCheckpoint(++_lastId, now, _plan.Sources.Sum(s => s.Partitions), _plan.Stages.Sum(s => s.Parallelism));
+            LogStarted(logger, _plan.Id, _pending.Id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task CompleteIfDoneAsync()
+    {
+        if (_pending is not { } p || p.Sources.Count < p.ExpectedSources || p.Tasks.Count < p.ExpectedTasks)
+        {
+            return;
+        }
+
+        var metadata = new CheckpointMetadata(
+            _plan.Id,
+            p.Id,
+            DateTimeOffset.UtcNow,
+            p.Sources.OrderBy(s => s.Key).Select(s => new SourcePosition(s.Key.Source, s.Key.Partition, s.Value)).ToList(),
+            p.Tasks.Values.OrderBy(t => t.Stage).ThenBy(t => t.Task).Select(t => new TaskState(t.Stage, t.Task, t.BlobPath, t.Bytes)).ToList());
+        try
+        {
+            // The commit point: written last and atomically, so a reader sees a complete checkpoint or none.
+            if (!await store.CommitAsync(CheckpointLayout.Metadata(_plan.Id, p.Id), JsonSerializer.SerializeToUtf8Bytes(metadata, CheckpointJson.Default.CheckpointMetadata)))
+            {
+                await FailAsync(p, "its _metadata already existed (another coordinator wrote this id)");
+                return;
+            }
+        }
+        catch (CheckpointStoreException ex)
+        {
+            await FailAsync(p, ex.Message);
+            return;
+        }
+
+        var duration = (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds;
+        Record(new CheckpointInfo(p.Id, CheckpointState.Completed, p.StartedAt, duration, p.Bytes, p.MaxAlignment, null));
+        LogCompleted(logger, _plan.Id, p.Id, duration, p.Bytes);
+        _completed.Add(p.Id);
+        await RetainAsync();
+    }
+
+    private Task FailAsync(PendingCheckpoint p, string reason)
+    {
+        Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
+        Diagnostics.SluiceInstruments.CheckpointsFailed.Add(1);
+        LogFailed(logger, _plan.Id, p.Id, reason);
+        return Task.CompletedTask;
+    }
+
+    private void Record(CheckpointInfo info)
+    {
+        _pending = null;
+        _lastFinishedAt = DateTimeOffset.UtcNow;
+        _history.Add(info);
+        if (_history.Count > HistoryLength)
+        {
+            _history.RemoveAt(0);
+        }
+
+        if (info.State == CheckpointState.Completed)
+        {
+            Diagnostics.SluiceInstruments.CheckpointsCompleted.Add(1);
+        }
+    }
+
+    /// <summary>Deletes completed checkpoints beyond the last K (a failed one's partial blobs go with the next sweep).</summary>
+    private async Task RetainAsync()
+    {
+        var keep = Math.Max(1, _plan.Options.RetainedCheckpoints);
+        if (_completed.Count <= keep)
+        {
+            return;
+        }
+
+        var oldestKept = _completed[^keep];
+        try
+        {
+            foreach (var path in await store.ListAsync($"{_plan.Id}/chk-"))
+            {
+                if (TryParseId(path, out var id) && id < oldestKept)
+                {
+                    await store.DeleteAsync(path);
+                }
+            }
+
+            _completed.RemoveAll(id => id < oldestKept);
+        }
+        catch (CheckpointStoreException ex)
+        {
+            logger.LogWarning(ex, "Could not delete old checkpoints of {Pipeline}; retrying after the next checkpoint", _plan.Id);
+        }
+    }
+
+    private static bool TryParseId(string path, out long id)
+    {
+        id = 0;
+        var start = path.IndexOf("/chk-", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return false;
+        }
+
+        var end = path.IndexOf('/', start + 5);
+        return end > 0 && long.TryParse(path.AsSpan(start + 5, end - start - 5), NumberStyles.None, CultureInfo.InvariantCulture, out id);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Pipeline {Pipeline}: checkpoint {Id} started")]
+    private static partial void LogStarted(ILogger logger, string pipeline, long id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline}: checkpoint {Id} completed in {Duration} ms, {Bytes} bytes")]
+    private static partial void LogCompleted(ILogger logger, string pipeline, long id, long duration, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pipeline {Pipeline}: checkpoint {Id} failed: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string pipeline, long id, string reason);
+
+    private sealed class PendingCheckpoint(long id, DateTimeOffset startedAt, int expectedSources, int expectedTasks)
+    {
+        public long Id { get; } = id;
+
+        public DateTimeOffset StartedAt { get; } = startedAt;
+
+        public int ExpectedSources { get; } = expectedSources;
+
+        public int ExpectedTasks { get; } = expectedTasks;
+
+        public Dictionary<(int Source, int Partition), long> Sources { get; } = [];
+
+        public Dictionary<(int Stage, int Task), TaskCheckpointAck> Tasks { get; } = [];
+
+        public long Bytes { get; set; }
+
+        public long MaxAlignment { get; set; }
+    }
+}
