@@ -6,6 +6,7 @@ using Sluice.Silo.Demo;
 using Sluice.Silo.Hosting;
 using Sluice.Sinks;
 using Sluice.Sources.Kafka;
+using Sluice.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 var host = builder.Configuration.GetSection("Sluice").Get<SluiceHostOptions>() ?? new SluiceHostOptions();
@@ -42,6 +43,7 @@ if (demo.Enabled)
     }
 }
 
+builder.Services.AddSluiceCheckpointStorage(builder.Configuration.GetSection("Checkpoints"));
 builder.Services.AddHostedService<StatusReporter>();
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Sluice", "Microsoft.Orleans"));
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));

@@ -19,6 +19,11 @@ internal static class PipelineApi
             return Results.Ok(result);
         });
 
+        app.MapGet("/api/pipelines/{id}/checkpoints", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+            registry.TryGet(id, out _)
+                ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetHistoryAsync())
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+
         app.MapGet("/api/pipelines/{id}", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
             registry.TryGet(id, out _)
                 ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))

@@ -29,7 +29,7 @@ internal static class ClickPipeline
 
     public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, params SinkDefinition<TopUsers>[] sinks)
     {
-        var pipeline = Pipeline.Create(options.PipelineId);
+        var pipeline = Pipeline.Create(options.PipelineId, o => o.CheckpointInterval = options.CheckpointInterval);
         var top = pipeline.From(source)
             .WithTimestamps(c => c.Timestamp, WatermarkStrategy.BoundedOutOfOrderness(options.MaxOutOfOrderness).WithIdleness(TimeSpan.FromSeconds(10)))
             .KeyBy(c => c.UserId)

@@ -21,4 +21,7 @@ internal sealed class DemoOptions
     public TimeSpan MaxOutOfOrderness { get; set; } = TimeSpan.FromSeconds(2);
 
     public int TopN { get; set; } = 5;
+
+    /// <summary>How often the demo checkpoints to the checkpoint store (section "Checkpoints"; local disk by default); null: never.</summary>
+    public TimeSpan? CheckpointInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
