@@ -10,6 +10,12 @@ public interface ISinkFunction<in T>
     /// <summary>Called when the task's watermark advances; lets a sink close time-based buckets.</summary>
     void OnWatermark(long watermark) { }
 
+    /// <summary>
+    /// Called at each checkpoint barrier, before the task acknowledges the checkpoint: make everything written so
+    /// far durable (at-least-once sinks flush here).
+    /// </summary>
+    void Flush() { }
+
     /// <summary>Called once when every input of the task has ended (bounded sources only).</summary>
     void Finish() { }
 }

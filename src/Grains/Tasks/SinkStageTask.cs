@@ -57,7 +57,12 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     {
     }
 
-    public byte[]? Snapshot() => null;
+    /// <summary>A sink keeps no state in the checkpoint; it flushes, so the checkpoint covers what it wrote.</summary>
+    public byte[]? Snapshot()
+    {
+        writer.Flush();
+        return null;
+    }
 
     public void OnEndOfInput()
     {

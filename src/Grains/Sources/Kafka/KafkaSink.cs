@@ -8,7 +8,7 @@ namespace Sluice.Sources.Kafka;
 
 /// <summary>
 /// Writes records to a Kafka topic, at least once: an idempotent producer (no duplicates from its own
-/// retries) that is flushed when the input ends. Records keep their pipeline timestamp as the Kafka timestamp.
+/// retries) that is flushed at every checkpoint barrier (a failed flush fails the checkpoint) and when the input ends. Records keep their pipeline timestamp as the Kafka timestamp.
 /// A record whose delivery finally fails is counted and logged, and <see cref="ISinkFunction{T}.Finish"/>
 /// reports it as an error.
 /// </summary>
@@ -53,6 +53,16 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
                     // The producer's local queue is full: wait for deliveries instead of dropping.
                     producer.Poll(TimeSpan.FromMilliseconds(100));
                 }
+            }
+        }
+
+        /// <summary>At a barrier: wait until every record produced so far is acknowledged by the brokers.</summary>
+        public void Flush()
+        {
+            producer.Flush(TimeSpan.FromMinutes(2));
+            if (Interlocked.Read(ref _failed) > 0)
+            {
+                throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_MsgTimedOut, $"{_failed} record(s) could not be delivered to '{sink.Options.Topic}'; last error: {_lastError}"));
             }
         }
 
