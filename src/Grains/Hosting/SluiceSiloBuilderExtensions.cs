@@ -14,6 +14,7 @@ internal static class SluiceSiloBuilderExtensions
     public static ISiloBuilder AddSluice(this ISiloBuilder builder, Action<SourceProviderOptions>? configureSources = null)
     {
         builder.Services.AddSingleton<PipelineRegistry>();
+        builder.Services.AddSingleton<Checkpointing.CheckpointCatalog>();
         builder.Services.AddHostedService<PipelineStartup>();
         var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName);
         if (configureSources is not null)

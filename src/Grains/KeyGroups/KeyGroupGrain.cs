@@ -39,7 +39,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     private long _publishedBatches;
     private long _publishedBareWatermarks;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var (pipelineId, stage, task) = PipelinePlan.ParseTaskKey(this.GetPrimaryKeyString());
         _plan = registry.Get(pipelineId);
@@ -52,7 +52,28 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _senders = context.Senders;
         _gate = new InputGate(_stage.ChannelsOf(task));
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
-        return Task.CompletedTask;
+        await RestoreAsync();
+    }
+
+    /// <summary>Loads this task's state from the newest complete checkpoint, if the pipeline has one.</summary>
+    private async Task RestoreAsync()
+    {
+        var catalog = ServiceProvider.GetService(typeof(CheckpointCatalog)) as CheckpointCatalog;
+        if (catalog is null || await catalog.LatestAsync(_plan) is not { } checkpoint)
+        {
+            return;
+        }
+
+        var state = checkpoint.Tasks.FirstOrDefault(t => t.Stage == _stage.Index && t.Task == _taskIndex);
+        if (state?.BlobPath is not { } path)
+        {
+            return;
+        }
+
+        var blob = await catalog.Store.GetAsync(path)
+            ?? throw new InvalidOperationException($"Checkpoint {checkpoint.CheckpointId} of '{_plan.Id}' names {path}, which the store does not have.");
+        _task.Restore(blob);
+        _logger.LogInformation("{Task} restored {Entries} state entries from checkpoint {Checkpoint}", this.GetPrimaryKeyString(), _task.StateEntries, checkpoint.CheckpointId);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)

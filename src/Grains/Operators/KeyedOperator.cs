@@ -19,6 +19,9 @@ internal interface IKeyedOperator<in TIn, in TKey>
 
     /// <summary>The operator's keyed state and timers, framed with its schema and a checksum.</summary>
     byte[] Snapshot();
+
+    /// <summary>Replaces all keyed state and timers with the snapshot's (checked before anything changes).</summary>
+    void Restore(ReadOnlyMemory<byte> snapshot);
 }
 
 /// <summary>Counters an operator chain updates on its hot path; plain fields, read by the grain's tick.</summary>

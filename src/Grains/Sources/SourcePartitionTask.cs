@@ -26,6 +26,9 @@ internal interface ISourcePartitionTask : IDisposable
 
     long InjectBarrier(long checkpointId, List<IBatchContainer> output);
 
+    /// <summary>Continues reading at a checkpointed position.</summary>
+    void Seek(long position);
+
     void Poll(long now, List<IBatchContainer> output);
 
     SourceReport Report();
@@ -101,6 +104,16 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
 
         return position;
+    }
+
+    public void Seek(long position)
+    {
+        if (_reader is not ISeekableSourceReader seekable)
+        {
+            throw new InvalidOperationException($"Source '{_source.Name}' cannot seek, so pipeline '{Plan.Id}' cannot resume it from a checkpoint.");
+        }
+
+        seekable.Seek(position);
     }
 
     public void Poll(long now, List<IBatchContainer> output)

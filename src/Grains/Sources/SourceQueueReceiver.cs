@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
+using Sluice.Checkpointing;
 using Sluice.Diagnostics;
 using Sluice.KeyGroups;
 using Sluice.Pipelines;
@@ -33,9 +34,13 @@ internal sealed class SourceQueueReceiver(
     [Obsolete("Use the overload which accepts a CancellationToken.")]
     public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount) => GetQueueMessagesAsync(maxCount, CancellationToken.None);
 
-    public Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
+    public async Task<IList<IBatchContainer>> GetQueueMessagesAsync(int maxCount, CancellationToken cancellationToken)
     {
-        DiscoverPartitions();
+        if (registry.Version != _seenVersion)
+        {
+            await DiscoverPartitionsAsync();
+        }
+
         var output = new List<IBatchContainer>();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var limit = maxCount < 0 ? int.MaxValue : maxCount;
@@ -82,7 +87,7 @@ internal sealed class SourceQueueReceiver(
             _ = ReportAsync();
         }
 
-        return Task.FromResult<IList<IBatchContainer>>(output);
+        return output;
     }
 
     [Obsolete("Use the overload which accepts a CancellationToken.")]
@@ -112,26 +117,32 @@ internal sealed class SourceQueueReceiver(
         return (int)((seed + (uint)partition) % (uint)queueCount);
     }
 
-    private void DiscoverPartitions()
+    private async Task DiscoverPartitionsAsync()
     {
-        var version = registry.Version;
-        if (version == _seenVersion)
-        {
-            return;
-        }
-
-        _seenVersion = version;
+        _seenVersion = registry.Version;
+        var catalog = services.GetService(typeof(CheckpointCatalog)) as CheckpointCatalog;
         foreach (var plan in registry.Plans)
         {
             foreach (var source in plan.Sources)
             {
                 for (var p = 0; p < source.Partitions; p++)
                 {
-                    if (QueueOf(plan.Id, source.Name, p, queueCount) == queueIndex && _known.Add((plan.Id, source.Index, p)))
+                    if (QueueOf(plan.Id, source.Name, p, queueCount) != queueIndex || !_known.Add((plan.Id, source.Index, p)))
                     {
-                        _tasks.Add(Open(plan, source, p));
-                        logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline}", queueIndex, p, source.Name, plan.Id);
+                        continue;
                     }
+
+                    var task = Open(plan, source, p);
+                    // Resume where the newest complete checkpoint says this partition was.
+                    if (catalog is not null && await catalog.LatestAsync(plan) is { } checkpoint
+                        && checkpoint.Sources.FirstOrDefault(s => s.Source == source.Index && s.Partition == p) is { Position: >= 0 } position)
+                    {
+                        task.Seek(position.Position);
+                        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) resumes at {Position} from checkpoint {Checkpoint}", p, source.Name, plan.Id, position.Position, checkpoint.CheckpointId);
+                    }
+
+                    _tasks.Add(task);
+                    logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline}", queueIndex, p, source.Name, plan.Id);
                 }
             }
         }

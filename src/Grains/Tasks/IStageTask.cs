@@ -28,6 +28,9 @@ internal interface IStageTask
 
     /// <summary>A copy of the task's state for a checkpoint (framed, checksummed), or null when it has none.</summary>
     byte[]? Snapshot();
+
+    /// <summary>Replaces the task's state with a snapshot taken by <see cref="Snapshot"/>.</summary>
+    void Restore(ReadOnlyMemory<byte> snapshot);
 }
 
 /// <summary>Where a task's output leaves it: an exchange to another stage. Receives the control events.</summary>

@@ -72,6 +72,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
 
     public byte[]? Snapshot() => keyedOperator.Snapshot();
 
+    public void Restore(ReadOnlyMemory<byte> snapshot) => keyedOperator.Restore(snapshot);
+
     public void OnIdle(bool idle)
     {
         foreach (var output in outputs)

@@ -64,6 +64,10 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
         return null;
     }
 
+    public void Restore(ReadOnlyMemory<byte> snapshot)
+    {
+    }
+
     public void OnEndOfInput()
     {
         if (_finished)

@@ -16,6 +16,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut>
 
     public byte[] Snapshot() => Snapshot(_snapshotSerializer ?? throw new InvalidOperationException("This window operator was built without a snapshot serializer."), _name);
 
+    public void Restore(ReadOnlyMemory<byte> snapshot) =>
+        Restore(snapshot, _snapshotSerializer ?? throw new InvalidOperationException("This window operator was built without a snapshot serializer."), _name);
+
     public byte[] Snapshot(Serializer<WindowSnapshot<TKey, TAcc>> serializer, string operatorName)
     {
         var entries = _state.Entries;

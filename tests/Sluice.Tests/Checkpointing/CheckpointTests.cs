@@ -22,7 +22,7 @@ public sealed class CheckpointTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Aligned_checkpoints_commit_every_position_and_state_and_leave_results_equal_to_the_oracle()
     {
-        await using var cluster = await SluiceCluster.StartAsync(2, silo => silo.Services.AddSluiceCheckpointStorage(o =>
+        await using var cluster = await SluiceCluster.StartAsync(1, silo => silo.Services.AddSluiceCheckpointStorage(o =>
         {
             o.Kind = CheckpointStoreKinds.FileSystem;
             o.FileSystem.Root = _root;
