@@ -24,7 +24,8 @@ if (demo.Enabled)
     switch (demo.Source)
     {
         case "generator":
-            builder.Services.AddSluicePipeline(_ => ClickPipeline.Create(demo, ClickPipeline.Source(demo), console));
+            // The generator's event time starts at the wall clock of each run, so an earlier run's state does not apply.
+            builder.Services.AddSluicePipeline(_ => ClickPipeline.Create(demo, ClickPipeline.Source(demo), resume: false, console));
             break;
         case "kafka":
             var kafkaOptions = builder.Configuration.GetSection("Kafka").Get<DemoKafkaOptions>() ?? new DemoKafkaOptions();

@@ -19,7 +19,7 @@ internal static class DemoPipelineBenchmark
 {
     public static async Task RunAsync(long totalRecords)
     {
-        var options = new DemoOptions { Partitions = 4, RecordsPerSecond = 0, Users = 5_000, PipelineId = "bench" };
+        var options = new DemoOptions { Partitions = 4, RecordsPerSecond = 0, Users = 5_000, PipelineId = "bench", CheckpointInterval = null };
         var perPartition = totalRecords / options.Partitions;
         const long start = 1_700_000_000_000;
         Console.WriteLine($"demo pipeline benchmark: {perPartition * options.Partitions:N0} records, {options.Partitions} partitions, {options.Users:N0} users, {Environment.ProcessorCount} cores");

@@ -35,6 +35,12 @@ public sealed class PipelineOptions
     /// <summary>A checkpoint that has not completed after this long fails and is counted.</summary>
     public TimeSpan CheckpointTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// When the pipeline starts, resume from the newest complete checkpoint in the store (state and source
+    /// positions). Turn off when the sources do not outlive the process (an embedded broker).
+    /// </summary>
+    public bool ResumeFromCheckpoint { get; set; } = true;
+
     /// <summary>Completed checkpoints kept in the store; older ones are deleted.</summary>
     public int RetainedCheckpoints { get; set; } = 3;
 }

@@ -17,8 +17,15 @@ internal sealed class CheckpointCatalog(IServiceProvider services, ILogger<Check
 
     public Task<CheckpointMetadata?> LatestAsync(PipelinePlan plan)
     {
-        if (plan.Options.CheckpointInterval is null)
+        if (plan.Options.CheckpointInterval is null || !plan.Options.ResumeFromCheckpoint)
         {
+            return Task.FromResult<CheckpointMetadata?>(null);
+        }
+
+        if (services.GetService(typeof(ICheckpointStore)) is null)
+        {
+            // The coordinator reports this loudly; tasks start empty rather than failing to activate.
+            logger.LogError("Pipeline {Pipeline} takes checkpoints but no checkpoint store is registered; it starts without state", plan.Id);
             return Task.FromResult<CheckpointMetadata?>(null);
         }
 

@@ -27,9 +27,17 @@ internal static class ClickPipeline
             },
             e => new ClickEvent(UserName(e.Key), Pages[(int)(e.Random % (ulong)Pages.Length)], e.Timestamp));
 
-    public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, params SinkDefinition<TopUsers>[] sinks)
+    public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, params SinkDefinition<TopUsers>[] sinks) =>
+        Create(options, source, resume: true, sinks);
+
+    /// <param name="resume">Resume from the newest checkpoint; false when the source does not outlive the process.</param>
+    public static Pipeline Create(DemoOptions options, SourceDefinition<ClickEvent> source, bool resume, params SinkDefinition<TopUsers>[] sinks)
     {
-        var pipeline = Pipeline.Create(options.PipelineId, o => o.CheckpointInterval = options.CheckpointInterval);
+        var pipeline = Pipeline.Create(options.PipelineId, o =>
+        {
+            o.CheckpointInterval = options.CheckpointInterval;
+            o.ResumeFromCheckpoint = resume;
+        });
         var top = pipeline.From(source)
             .WithTimestamps(c => c.Timestamp, WatermarkStrategy.BoundedOutOfOrderness(options.MaxOutOfOrderness).WithIdleness(TimeSpan.FromSeconds(10)))
             .KeyBy(c => c.UserId)

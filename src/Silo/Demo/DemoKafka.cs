@@ -50,5 +50,7 @@ internal sealed class DemoKafka : IDisposable
 
     public string BootstrapServers { get; }
 
+    public bool IsEmbedded => _embedded is not null;
+
     public void Dispose() => _embedded?.Dispose();
 }

@@ -22,6 +22,7 @@ internal static class KafkaClickPipeline
             new KafkaSinkOptions { BootstrapServers = kafka.BootstrapServers, Topic = options.OutputTopic },
             KafkaFormats.Json(DemoJson.Default.TopUsers),
             top => top.WindowEnd.ToString(System.Globalization.CultureInfo.InvariantCulture)) { LoggerFactory = loggers };
-        return ClickPipeline.Create(demo, source, console, output);
+        // An embedded Kafka starts empty each run, so offsets and state of an earlier run mean nothing.
+        return ClickPipeline.Create(demo, source, resume: !kafka.IsEmbedded, console, output);
     }
 }
