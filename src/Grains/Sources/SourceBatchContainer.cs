@@ -19,6 +19,17 @@ internal sealed class SourceBatchContainer(StreamId streamId, EventSequenceToken
 
     public StreamSequenceToken SequenceToken => Token;
 
+    /// <summary>The partition that produced this container, on the receiving silo only (not serialised).</summary>
+    [field: NonSerialized]
+    internal ISourcePartitionTask? Origin { get; init; }
+
+    /// <summary>
+    /// The reader position at the start of the read that produced this container (not serialised): once the
+    /// container is delivered, everything before this position is too.
+    /// </summary>
+    [field: NonSerialized]
+    internal long ReadStartPosition { get; init; } = -1;
+
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>() =>
         Batch is T item ? [Tuple.Create(item, (StreamSequenceToken)Token)] : [];
 

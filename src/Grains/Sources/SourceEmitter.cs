@@ -61,7 +61,11 @@ internal sealed class SourceEmitter : IBufferedOutput
     {
         var records = _buffers[target].Count > 0 ? _buffers[target].Build() : null;
         var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId);
-        _pull.Output.Add(new SourceBatchContainer(_streams[target], new EventSequenceTokenV2(_pull.NextToken()), batch));
+        _pull.Output.Add(new SourceBatchContainer(_streams[target], new EventSequenceTokenV2(_pull.NextToken()), batch)
+        {
+            Origin = _pull.Origin,
+            ReadStartPosition = _pull.ReadStartPosition,
+        });
     }
 }
 
@@ -69,6 +73,11 @@ internal sealed class SourceEmitter : IBufferedOutput
 internal sealed class SourcePullContext(Func<long> nextToken)
 {
     public List<IBatchContainer> Output { get; set; } = [];
+
+    public ISourcePartitionTask? Origin { get; set; }
+
+    /// <summary>Reader position when the current read began (-1: the reader cannot tell).</summary>
+    public long ReadStartPosition { get; set; } = -1;
 
     /// <summary>The watermark stamped on batches that leave in the middle of a read.</summary>
     public long StampedWatermark { get; set; } = long.MinValue;

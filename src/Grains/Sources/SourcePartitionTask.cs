@@ -29,6 +29,11 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>Continues reading at a checkpointed position.</summary>
     void Seek(long position);
 
+    /// <summary>Position before which everything this partition read has been delivered to its consumers (-1: unknown).</summary>
+    long DeliveredPosition { get; }
+
+    void MarkDelivered(long position);
+
     void Poll(long now, List<IBatchContainer> output);
 
     SourceReport Report();
@@ -96,6 +101,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         if (!Ended)
         {
             _pull.Output = output;
+            _pull.Origin = this;
+            _pull.ReadStartPosition = position;
             foreach (var emitter in _context.Emitters)
             {
                 emitter.Flush(_pull.StampedWatermark, ChannelFlags.None, everyTarget: false);
@@ -105,6 +112,10 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
         return position;
     }
+
+    public long DeliveredPosition { get; private set; } = -1;
+
+    public void MarkDelivered(long position) => DeliveredPosition = Math.Max(DeliveredPosition, position);
 
     public void Seek(long position)
     {
@@ -124,6 +135,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
 
         _pull.Output = output;
+        _pull.Origin = this;
+        _pull.ReadStartPosition = (_reader as ISeekableSourceReader)?.Position ?? -1;
         var before = _recordsRead;
         var result = _reader.Read(Plan.Options.SourceBatchSize, this, now);
         _backlog = result.Backlog;

@@ -93,15 +93,40 @@ internal sealed class SourceQueueReceiver(
     [Obsolete("Use the overload which accepts a CancellationToken.")]
     public Task MessagesDeliveredAsync(IList<IBatchContainer> messages) => Task.CompletedTask;
 
-    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task MessagesDeliveredAsync(IList<IBatchContainer> messages, CancellationToken cancellationToken)
+    {
+        // Purged from the cache in order: every container before these was delivered too.
+        foreach (var message in messages)
+        {
+            if (message is SourceBatchContainer { Origin: { } origin, ReadStartPosition: >= 0 } container)
+            {
+                origin.MarkDelivered(container.ReadStartPosition);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task Shutdown(TimeSpan timeout)
     {
         await ReportAsync();
 
-        // The queue moves to another silo (or this one stops): release consumers and their threads.
+        // The queue moves to another silo (or this one stops): tell the next owner where delivery stood, so it
+        // replays only the tail this silo's cache had not delivered, then release consumers and their threads.
         foreach (var task in _tasks)
         {
+            if (task.DeliveredPosition >= 0)
+            {
+                try
+                {
+                    await grains.GetGrain<IPipelineReportsGrain>(task.Plan.Id).HandOverAsync(task.Identity.Source, task.Identity.Partition, task.DeliveredPosition);
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning(ex, "Could not hand over partition {Partition} of pipeline {Pipeline}; its next owner replays more", task.Identity.Partition, task.Plan.Id);
+                }
+            }
+
             task.Dispose();
         }
 
@@ -133,10 +158,17 @@ internal sealed class SourceQueueReceiver(
                     }
 
                     var task = Open(plan, source, p);
-                    // Resume where the newest complete checkpoint says this partition was.
-                    if (catalog is not null && await catalog.LatestAsync(plan) is { } checkpoint
+                    var handover = await HandoverAsync(plan, source.Index, p);
+                    if (handover >= 0)
+                    {
+                        // Another silo gave this partition up mid-run: continue after what it delivered.
+                        task.Seek(handover);
+                        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) taken over at {Position}", p, source.Name, plan.Id, handover);
+                    }
+                    else if (catalog is not null && await catalog.LatestAsync(plan) is { } checkpoint
                         && checkpoint.Sources.FirstOrDefault(s => s.Source == source.Index && s.Partition == p) is { Position: >= 0 } position)
                     {
+                        // Resume where the newest complete checkpoint says this partition was.
                         task.Seek(position.Position);
                         logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) resumes at {Position} from checkpoint {Checkpoint}", p, source.Name, plan.Id, position.Position, checkpoint.CheckpointId);
                     }
@@ -145,6 +177,19 @@ internal sealed class SourceQueueReceiver(
                     logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline}", queueIndex, p, source.Name, plan.Id);
                 }
             }
+        }
+    }
+
+    private async Task<long> HandoverAsync(PipelinePlan plan, int source, int partition)
+    {
+        try
+        {
+            return await grains.GetGrain<IPipelineReportsGrain>(plan.Id).GetHandoverAsync(source, partition);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not ask where partition {Partition} of pipeline {Pipeline} was handed over; reading from its start position", partition, plan.Id);
+            return -1;
         }
     }
 

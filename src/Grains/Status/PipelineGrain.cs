@@ -11,6 +11,15 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
 {
     private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
     private readonly Dictionary<(int Source, int Partition), SourceReport> _sources = [];
+    private readonly Dictionary<(int Source, int Partition), long> _handovers = [];
+
+    public Task HandOverAsync(int source, int partition, long position)
+    {
+        _handovers[(source, partition)] = Math.Max(position, _handovers.GetValueOrDefault((source, partition), -1));
+        return Task.CompletedTask;
+    }
+
+    public Task<long> GetHandoverAsync(int source, int partition) => Task.FromResult(_handovers.GetValueOrDefault((source, partition), -1));
 
     public Task ReportTaskAsync(TaskReport report)
     {

@@ -6,6 +6,12 @@ internal interface IPipelineReportsGrain : IGrainWithStringKey
     Task ReportTaskAsync(TaskReport report);
 
     Task ReportSourceAsync(SourceReport report);
+
+    /// <summary>A receiver giving a partition up (its queue moves) says where the next owner should resume.</summary>
+    Task HandOverAsync(int source, int partition, long position);
+
+    /// <summary>Where a partition was handed over, or -1.</summary>
+    Task<long> GetHandoverAsync(int source, int partition);
 }
 
 /// <summary>Totals of one stage task since its activation.</summary>

@@ -99,7 +99,7 @@ public sealed class KafkaFaultTests(ITestOutputHelper output)
         var duplicates = await AtLeastOnce.AssertEveryIdArrivesAsync(ids, Records, Partitions, Patience, output, () => DescribeStatusAsync(cluster, pipeline.Id));
 
         var reopened = openings.Count(pipeline.Id) - Partitions;
-        output.WriteLine($"partition readers reopened on another silo: {reopened}; duplicates (a reopened partition is re-read from the start): {duplicates}");
+        output.WriteLine($"partition readers reopened on another silo: {reopened}; duplicates (a reopened partition replays what its previous owner had read but not delivered, or from the start if it got no handover): {duplicates}");
         output.WriteLine($"openings: {string.Join(", ", openings.All.Where(o => o.Pipeline == pipeline.Id).Select(o => $"p{o.Partition}@{o.Silo}"))}");
         Skip.If(reopened == 0, "no partition changed silos in this run (the queue balancer kept every partition queue on the primary); no loss was still checked");
     }
