@@ -22,11 +22,7 @@ public sealed class CheckpointTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Aligned_checkpoints_commit_every_position_and_state_and_leave_results_equal_to_the_oracle()
     {
-        await using var cluster = await SluiceCluster.StartAsync(1, silo => silo.Services.AddSluiceCheckpointStorage(o =>
-        {
-            o.Kind = CheckpointStoreKinds.FileSystem;
-            o.FileSystem.Root = _root;
-        }));
+        await using var cluster = await SluiceCluster.StartWithCheckpointsAsync(1, _root);
         var source = new InMemorySource<Event>("in", 3);
         var sink = new CollectingSink<WindowResult>("out");
         var pipeline = Pipeline.Create("checkpointed", o =>

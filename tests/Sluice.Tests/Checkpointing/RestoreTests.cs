@@ -87,12 +87,7 @@ public sealed class RestoreTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private Task<SluiceCluster> StartAsync() =>
-        SluiceCluster.StartAsync(1, silo => silo.Services.AddSluiceCheckpointStorage(o =>
-        {
-            o.Kind = CheckpointStoreKinds.FileSystem;
-            o.FileSystem.Root = _root;
-        }));
+    private Task<SluiceCluster> StartAsync() => SluiceCluster.StartWithCheckpointsAsync(1, _root);
 
     private static Pipeline Define(InMemorySource<Event> source, CollectingSink<WindowResult> sink)
     {

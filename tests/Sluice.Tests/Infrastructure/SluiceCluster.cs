@@ -5,6 +5,7 @@ using Orleans.TestingHost;
 using Sluice.Grains;
 using Sluice.Hosting;
 using Sluice.Pipelines;
+using Sluice.Storage;
 
 namespace Sluice.Tests.Infrastructure;
 
@@ -48,6 +49,14 @@ public sealed class SluiceCluster : IAsyncDisposable
         await cluster.DeployAsync();
         return new SluiceCluster(cluster, key);
     }
+
+    /// <summary>Starts a cluster whose silos checkpoint to a local folder.</summary>
+    public static Task<SluiceCluster> StartWithCheckpointsAsync(int silos, string root) =>
+        StartAsync(silos, silo => silo.Services.AddSluiceCheckpointStorage(o =>
+        {
+            o.Kind = CheckpointStoreKinds.FileSystem;
+            o.FileSystem.Root = root;
+        }));
 
     /// <summary>Registers the pipeline on every silo, as a host would at start.</summary>
     public void Register(Pipeline pipeline)

@@ -117,16 +117,7 @@ public sealed class KafkaFaultTests(ITestOutputHelper output)
         var windows = new CollectingSink<WindowResult>("windows");
         var idPipeline = IdPipeline("kafka-fault-ids", kafka, ids);
         var windowPipeline = Pipeline.Create("kafka-fault-windows", o => o.MaxParallelism = 8);
-        windowPipeline.FromKafka(Topic, KafkaFormats.Json(KafkaTestJson.Default.Event), o =>
-            {
-                o.BootstrapServers = kafka.BootstrapServers;
-                o.StopAtEndOffsets = false;
-            })
-            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(Bound)))
-            .KeyBy(e => e.Key)
-            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(WindowSize)))
-            .Aggregate(Aggregates.Count<Event>(), (key, window, count) => new WindowResult(key, window.Start, window.End, count))
-            .SinkTo(windows);
+        KafkaTestData.WindowCounts(windowPipeline, kafka, Topic, Bound, WindowSize, stopAtEnd: false).SinkTo(windows);
         cluster.Register(idPipeline);
         cluster.Register(windowPipeline);
 

@@ -33,15 +33,7 @@ public sealed class KafkaSinkTests
 
         await using var cluster = await SluiceCluster.StartAsync(1);
         var pipeline = Pipeline.Create("kafka-to-kafka", o => o.MaxParallelism = 8);
-        pipeline.FromKafka("clicks", KafkaFormats.Json(KafkaTestJson.Default.Event), o =>
-            {
-                o.BootstrapServers = kafka.BootstrapServers;
-                o.StopAtEndOffsets = true;
-            })
-            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(200)))
-            .KeyBy(e => e.Key)
-            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(500)))
-            .Aggregate(Aggregates.Count<Event>(), (key, window, count) => new WindowResult(key, window.Start, window.End, count))
+        KafkaTestData.WindowCounts(pipeline, kafka, "clicks", bound: 200, windowSize: 500, stopAtEnd: true)
             .ToKafka("counts", KafkaFormats.Json(KafkaTestJson.Default.WindowResult), r => r.Key, o => o.BootstrapServers = kafka.BootstrapServers);
         cluster.Register(pipeline);
 

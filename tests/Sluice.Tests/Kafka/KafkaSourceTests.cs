@@ -36,16 +36,7 @@ public sealed class KafkaSourceTests
         await using var cluster = await SluiceCluster.StartAsync(2);
         var sink = new CollectingSink<WindowResult>("results");
         var pipeline = Pipeline.Create("kafka-windows", o => o.MaxParallelism = 16);
-        pipeline.FromKafka("events", KafkaFormats.Json(KafkaTestJson.Default.Event), o =>
-            {
-                o.BootstrapServers = kafka.BootstrapServers;
-                o.StopAtEndOffsets = true;
-            })
-            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(Bound)))
-            .KeyBy(e => e.Key)
-            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(WindowSize)))
-            .Aggregate(Aggregates.Count<Event>(), (key, window, count) => new WindowResult(key, window.Start, window.End, count))
-            .SinkTo(sink);
+        KafkaTestData.WindowCounts(pipeline, kafka, "events", Bound, WindowSize, stopAtEnd: true).SinkTo(sink);
         cluster.Register(pipeline);
 
         await sink.Completion.WaitAsync(TimeSpan.FromSeconds(90));
@@ -94,17 +85,7 @@ public sealed class KafkaSourceTests
         await using var cluster = await SluiceCluster.StartAsync(1);
         var sink = new CollectingSink<WindowResult>("results");
         var pipeline = Pipeline.Create("kafka-dead-letters", o => o.MaxParallelism = 8);
-        pipeline.FromKafka("mixed", KafkaFormats.Json(KafkaTestJson.Default.Event), o =>
-            {
-                o.BootstrapServers = kafka.BootstrapServers;
-                o.StopAtEndOffsets = true;
-                o.DeadLetterTopic = "mixed-dlq";
-            })
-            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(Bound)))
-            .KeyBy(e => e.Key)
-            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(WindowSize)))
-            .Aggregate(Aggregates.Count<Event>(), (key, window, count) => new WindowResult(key, window.Start, window.End, count))
-            .SinkTo(sink);
+        KafkaTestData.WindowCounts(pipeline, kafka, "mixed", Bound, WindowSize, stopAtEnd: true, deadLetterTopic: "mixed-dlq").SinkTo(sink);
         cluster.Register(pipeline);
 
         await sink.Completion.WaitAsync(TimeSpan.FromSeconds(120));

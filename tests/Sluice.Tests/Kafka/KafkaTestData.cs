@@ -1,8 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Confluent.Kafka;
+using Sluice.Functions;
+using Sluice.Sources.Kafka;
 using Sluice.Sources.Kafka.Embedded;
 using Sluice.Tests.Properties;
+using Sluice.Time;
+using Sluice.Windows;
 
 namespace Sluice.Tests.Kafka;
 
@@ -32,6 +36,23 @@ internal static class KafkaTestData
 
         return list;
     }
+
+    /// <summary>
+    /// The window pipeline most Kafka tests run: JSON events from <paramref name="topic"/>, timestamps with the
+    /// given bound, then a count per key and tumbling window.
+    /// </summary>
+    public static DataStream<WindowResult> WindowCounts(
+        Pipeline pipeline, EmbeddedKafka kafka, string topic, long bound, long windowSize, bool stopAtEnd, string? deadLetterTopic = null) =>
+        pipeline.FromKafka(topic, KafkaFormats.Json(KafkaTestJson.Default.Event), o =>
+            {
+                o.BootstrapServers = kafka.BootstrapServers;
+                o.StopAtEndOffsets = stopAtEnd;
+                o.DeadLetterTopic = deadLetterTopic;
+            })
+            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(bound)))
+            .KeyBy(e => e.Key)
+            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(windowSize)))
+            .Aggregate(Aggregates.Count<Event>(), (key, window, count) => new WindowResult(key, window.Start, window.End, count));
 
     public static IProducer<byte[]?, byte[]?> Producer(EmbeddedKafka kafka) =>
         new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, EnableIdempotence = true, Acks = Acks.All, LingerMs = 2 }).Build();
