@@ -93,6 +93,10 @@ public sealed class AzureBlobCheckpointStoreTests(AzuriteFixture azurite, ITestO
         Timeout = TimeSpan.FromSeconds(10),
     });
 
+    protected override bool ServiceIsRunning => azurite.Service.IsRunning;
+
+    protected override string ServiceLog => azurite.Service.Log;
+
     protected override Task BreakAsync() => azurite.Service.StopAsync();
 
     protected override Task RepairAsync() => azurite.Service.StartAsync();
@@ -140,6 +144,10 @@ public sealed class S3CheckpointStoreTests(S3rverFixture s3rver, ITestOutputHelp
     protected override string? SkipReason => s3rver.SkipReason;
 
     private protected override ICheckpointStore CreateStore() => new S3CheckpointStore(Options(S3CommitMode.Auto));
+
+    protected override bool ServiceIsRunning => s3rver.Service.IsRunning;
+
+    protected override string ServiceLog => s3rver.Service.Log;
 
     protected override Task BreakAsync() => s3rver.Service.StopAsync();
 
