@@ -178,15 +178,14 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         var checkpoint = _gate.AligningCheckpoint;
         var alignment = Now() - _gate.AlignmentStartedAt;
-        byte[]? state = null;
-        string? failure = null;
+        Task<byte[]?> state;
         try
         {
-            state = _task.Snapshot();
+            state = _task.SnapshotAsync(checkpoint);
         }
         catch (Exception ex)
         {
-            failure = $"snapshot failed: {ex.Message}";
+            state = Task.FromException<byte[]?>(ex);
         }
 
         foreach (var sender in _senders)
@@ -194,16 +193,27 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             sender.Barrier(checkpoint);
         }
 
-        _ = UploadAndAcknowledgeAsync(checkpoint, state, alignment, failure);
+        _ = UploadAndAcknowledgeAsync(checkpoint, state, alignment);
         foreach (var held in _gate.Release())
         {
             await HandleAcceptedAsync(held);
         }
     }
 
-    private async Task UploadAndAcknowledgeAsync(long checkpoint, byte[]? state, long alignment, string? failure)
+    private async Task UploadAndAcknowledgeAsync(long checkpoint, Task<byte[]?> snapshot, long alignment)
     {
         string? path = null;
+        string? failure = null;
+        byte[]? state = null;
+        try
+        {
+            state = await snapshot;
+        }
+        catch (Exception ex)
+        {
+            failure = $"snapshot failed: {ex.Message}";
+        }
+
         if (state is not null && failure is null)
         {
             path = CheckpointLayout.TaskBlob(_plan.Id, checkpoint, _stage.Index, _taskIndex);

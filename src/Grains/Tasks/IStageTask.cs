@@ -26,8 +26,14 @@ internal interface IStageTask
 
     void OnEndOfInput();
 
-    /// <summary>A copy of the task's state for a checkpoint (framed, checksummed), or null when it has none.</summary>
-    byte[]? Snapshot();
+    /// <summary>
+    /// Barrier(<paramref name="checkpointId"/>) passed: copies the task's state synchronously (processing continues
+    /// when this returns) and completes with the framed, checksummed snapshot, or null when the task has none.
+    /// </summary>
+    Task<byte[]?> SnapshotAsync(long checkpointId);
+
+    /// <summary>Checkpoint <paramref name="checkpointId"/> is complete (or the task was restored from it): commit side effects up to it.</summary>
+    Task NotifyCheckpointCompleteAsync(long checkpointId) => Task.CompletedTask;
 
     /// <summary>Replaces the task's state with a snapshot taken by <see cref="Snapshot"/>.</summary>
     void Restore(ReadOnlyMemory<byte> snapshot);

@@ -70,7 +70,7 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         }
     }
 
-    public byte[]? Snapshot() => keyedOperator.Snapshot();
+    public Task<byte[]?> SnapshotAsync(long checkpointId) => Task.FromResult<byte[]?>(keyedOperator.Snapshot());
 
     public void Restore(ReadOnlyMemory<byte> snapshot) => keyedOperator.Restore(snapshot);
 

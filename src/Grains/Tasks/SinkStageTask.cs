@@ -4,10 +4,11 @@ using Sluice.Operators;
 
 namespace Sluice.Tasks;
 
-/// <summary>A sink task: hands records to the user's sink writer, with watermarks and end of input.</summary>
+/// <summary>A sink task: hands records to the user's sink writer, with watermarks, checkpoints and end of input.</summary>
 internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineId, int taskIndex, OperatorCounters counters, UserErrorReporter errors)
     : IStageTask
 {
+    private readonly List<PendingTransaction> _pending = [];
     private long _watermark = long.MinValue;
     private bool _finished;
 
@@ -15,7 +16,7 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
 
     public long? NextProcessingTime => null;
 
-    public int StateEntries => 0;
+    public int StateEntries => _pending.Count;
 
     public void Process(RecordBatch batch)
     {
@@ -57,15 +58,52 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     {
     }
 
-    /// <summary>A sink keeps no state in the checkpoint; it flushes, so the checkpoint covers what it wrote.</summary>
-    public byte[]? Snapshot()
+    /// <summary>
+    /// A plain sink flushes, so the checkpoint covers what it wrote (at least once). A transactional sink seals
+    /// the epoch; its snapshot is every prepared transaction not yet known committed, so a restore can commit them.
+    /// </summary>
+    public Task<byte[]?> SnapshotAsync(long checkpointId)
     {
-        writer.Flush();
-        return null;
+        if (writer is not ITransactionalSink<T> transactional)
+        {
+            writer.Flush();
+            return Task.FromResult<byte[]?>(null);
+        }
+
+        var prepare = transactional.PrepareAsync(checkpointId, CancellationToken.None);
+        return SnapshotPreparedAsync(checkpointId, prepare);
+    }
+
+    private async Task<byte[]?> SnapshotPreparedAsync(long checkpointId, Task<byte[]?> prepare)
+    {
+        if (await prepare is { } transaction)
+        {
+            _pending.Add(new PendingTransaction(checkpointId, transaction));
+        }
+
+        return PendingTransactions.Write(_pending);
+    }
+
+    public async Task NotifyCheckpointCompleteAsync(long checkpointId)
+    {
+        if (writer is not ITransactionalSink<T> transactional)
+        {
+            return;
+        }
+
+        // Epochs of checkpoints that failed are committed by the next one that completes: their records are in it.
+        while (_pending.Count > 0 && _pending[0].CheckpointId <= checkpointId)
+        {
+            var next = _pending[0];
+            await transactional.CommitAsync(next.CheckpointId, next.Transaction, CancellationToken.None);
+            _pending.RemoveAt(0);
+        }
     }
 
     public void Restore(ReadOnlyMemory<byte> snapshot)
     {
+        _pending.Clear();
+        _pending.AddRange(PendingTransactions.Read(snapshot));
     }
 
     public void OnEndOfInput()
