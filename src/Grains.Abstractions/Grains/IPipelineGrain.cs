@@ -60,6 +60,9 @@ public sealed record PipelineStatus
 
     /// <summary>Source records sent to a dead-letter destination (undeserialisable, or rejected by source operators).</summary>
     [Id(12)] public long DeadLetters { get; init; }
+
+    /// <summary>Attempts, restarts and failure of a checkpointed pipeline; null when it takes no checkpoints.</summary>
+    [Id(13)] public RecoveryInfo? Recovery { get; init; }
 }
 
 /// <summary>Progress of one stage (a keyed stage or a sink).</summary>

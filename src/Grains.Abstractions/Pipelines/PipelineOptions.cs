@@ -41,6 +41,39 @@ public sealed class PipelineOptions
     /// </summary>
     public bool ResumeFromCheckpoint { get; set; } = true;
 
-    /// <summary>Completed checkpoints kept in the store; older ones are deleted.</summary>
+    /// <summary>
+    /// Start from this savepoint (its name) instead of the newest checkpoint, ignoring the checkpoints of earlier runs.
+    /// Once the run has completed a checkpoint of its own, restarts restore that one.
+    /// </summary>
+    public string? StartFromSavepoint { get; set; }
+
+    /// <summary>Completed checkpoints kept in the store; older ones are deleted (savepoints never are).</summary>
     public int RetainedCheckpoints { get; set; } = 3;
+
+    /// <summary>How a checkpointed pipeline restarts after a failure (a task failed, a silo died, state was lost).</summary>
+    public RestartStrategyOptions Restart { get; } = new();
+}
+
+/// <summary>
+/// Exponential-delay restarts (Flink's exponential-delay strategy): the n-th restart in a row waits
+/// <see cref="InitialBackoff"/> x <see cref="BackoffMultiplier"/>^(n-1), at most <see cref="MaxBackoff"/>. A completed
+/// checkpoint ends the run of failures. After <see cref="MaxRestarts"/> restarts in a row the pipeline is FAILED.
+/// </summary>
+public sealed class RestartStrategyOptions
+{
+    public int MaxRestarts { get; set; } = 10;
+
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    public double BackoffMultiplier { get; set; } = 2.0;
+
+    /// <summary>The wait before the <paramref name="restartInRow"/>-th restart in a row (1-based).</summary>
+    public TimeSpan BackoffBefore(int restartInRow)
+    {
+        var factor = Math.Pow(Math.Max(1.0, BackoffMultiplier), Math.Max(0, restartInRow - 1));
+        var ms = Math.Min(MaxBackoff.TotalMilliseconds, InitialBackoff.TotalMilliseconds * factor);
+        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
+    }
 }

@@ -1,81 +1,89 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Sluice.Pipelines;
 using Sluice.Storage;
 
 namespace Sluice.Checkpointing;
 
 /// <summary>
-/// Finds the checkpoint a pipeline resumes from when its tasks and source partitions start: the newest one
-/// whose <c>_metadata</c> was committed. Looked up once per pipeline per silo; a pipeline without
-/// checkpoints (or with no complete one yet) starts empty.
+/// Reads what the store holds about a pipeline's checkpoints: which ones completed (their <c>_metadata</c> was
+/// committed) and what a given one holds. The coordinator picks the checkpoint an attempt restores from; tasks and
+/// source partitions read its metadata here, once per silo (metadata never changes after the commit).
 /// </summary>
 internal sealed class CheckpointCatalog(IServiceProvider services, ILogger<CheckpointCatalog> logger)
 {
-    private readonly Dictionary<string, Task<CheckpointMetadata?>> _latest = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task<CheckpointMetadata?>> _metadata = new(StringComparer.Ordinal);
 
-    public Task<CheckpointMetadata?> LatestAsync(PipelinePlan plan)
+    public ICheckpointStore Store =>
+        services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
+        ?? throw new InvalidOperationException("Checkpoints are enabled but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
+
+    /// <summary>The metadata at <paramref name="path"/> (a checkpoint's or a savepoint's); null when it is missing or unreadable (logged). Store failures throw.</summary>
+    public Task<CheckpointMetadata?> GetAsync(string path)
     {
-        if (plan.Options.CheckpointInterval is null || !plan.Options.ResumeFromCheckpoint)
+        lock (_metadata)
         {
-            return Task.FromResult<CheckpointMetadata?>(null);
-        }
-
-        if (services.GetService(typeof(ICheckpointStore)) is null)
-        {
-            // The coordinator reports this loudly; tasks start empty rather than failing to activate.
-            logger.LogError("Pipeline {Pipeline} takes checkpoints but no checkpoint store is registered; it starts without state", plan.Id);
-            return Task.FromResult<CheckpointMetadata?>(null);
-        }
-
-        lock (_latest)
-        {
-            if (!_latest.TryGetValue(plan.Id, out var task))
+            if (!_metadata.TryGetValue(path, out var task) || task.IsFaulted || task.IsCanceled)
             {
-                _latest[plan.Id] = task = FindAsync(plan.Id);
+                _metadata[path] = task = ReadAsync(path);
             }
 
             return task;
         }
     }
 
-    public ICheckpointStore Store =>
-        services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
-        ?? throw new InvalidOperationException("Checkpoints are enabled but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
-
-    private async Task<CheckpointMetadata?> FindAsync(string pipeline)
+    /// <summary>Ids of the checkpoints with a committed <c>_metadata</c>, oldest first, and the highest id any folder uses.</summary>
+    public async Task<(List<long> Completed, long HighestId)> ListAsync(string pipeline)
     {
-        var ids = new List<long>();
+        var completed = new List<long>();
+        long highest = 0;
         foreach (var path in await Store.ListAsync($"{pipeline}/chk-"))
         {
-            var start = $"{pipeline}/chk-".Length;
-            var slash = path.IndexOf('/', start);
-            if (path.EndsWith("/_metadata", StringComparison.Ordinal) && slash > start
-                && long.TryParse(path.AsSpan(start, slash - start), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            if (TryParseId(path, out var id))
             {
-                ids.Add(id);
-            }
-        }
-
-        // Newest first; a metadata blob that cannot be read falls back to the one before it.
-        foreach (var id in ids.OrderDescending())
-        {
-            try
-            {
-                var bytes = await Store.GetAsync(CheckpointLayout.Metadata(pipeline, id));
-                if (bytes is not null && JsonSerializer.Deserialize(bytes, CheckpointJson.Default.CheckpointMetadata) is { } metadata)
+                highest = Math.Max(highest, id);
+                if (path.EndsWith("/_metadata", StringComparison.Ordinal))
                 {
-                    logger.LogInformation("Pipeline {Pipeline} resumes from checkpoint {Id}", pipeline, id);
-                    return metadata;
+                    completed.Add(id);
                 }
             }
-            catch (JsonException ex)
-            {
-                logger.LogError(ex, "Checkpoint {Id} of {Pipeline} has unreadable metadata; trying the previous one", id, pipeline);
-            }
         }
 
-        return null;
+        completed.Sort();
+        return (completed, highest);
+    }
+
+    /// <summary>The checkpoint id in a path such as "p/chk-12/3-4".</summary>
+    public static bool TryParseId(string path, out long id)
+    {
+        id = 0;
+        var start = path.IndexOf("/chk-", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return false;
+        }
+
+        var end = path.IndexOf('/', start + 5);
+        return end > 0 && long.TryParse(path.AsSpan(start + 5, end - start - 5), NumberStyles.None, CultureInfo.InvariantCulture, out id);
+    }
+
+    private async Task<CheckpointMetadata?> ReadAsync(string path)
+    {
+        var bytes = await Store.GetAsync(path);
+        if (bytes is null)
+        {
+            logger.LogError("{Path} does not exist", path);
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, CheckpointJson.Default.CheckpointMetadata);
+        }
+        catch (JsonException ex)
+        {
+            logger.LogError(ex, "{Path} is unreadable", path);
+            return null;
+        }
     }
 }

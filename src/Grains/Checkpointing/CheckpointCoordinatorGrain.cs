@@ -13,7 +13,8 @@ namespace Sluice.Checkpointing;
 /// and acks; when all have acked, <c>_metadata</c> is committed last, so only complete checkpoints exist.
 /// One checkpoint at a time; one that outlives the timeout fails and is counted. Keeps the last K.
 /// </summary>
-internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry registry, IServiceProvider services, ILogger<CheckpointCoordinatorGrain> logger)
+internal sealed partial class CheckpointCoordinatorGrain(
+    PipelineRegistry registry, CheckpointCatalog catalog, IClusterMembershipService membership, IServiceProvider services, ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain, ICheckpointProtocolGrain
 {
     private ICheckpointStore store = null!;
@@ -36,22 +37,16 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         store = services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
             ?? throw new InvalidOperationException($"Pipeline '{_plan.Id}' takes checkpoints but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
 
-        // Continue numbering after what the store already holds, so a new coordinator never reuses an id.
-        foreach (var path in await store.ListAsync($"{_plan.Id}/chk-", cancellationToken))
-        {
-            if (TryParseId(path, out var id) && path.EndsWith("/_metadata", StringComparison.Ordinal))
-            {
-                _lastId = Math.Max(_lastId, id);
-                _completed.Add(id);
-            }
-        }
-
-        _completed.Sort();
+        // Continue numbering after every id the store has seen (complete or not), so a new coordinator never
+        // reuses one: a transactional sink's part files are named after the checkpoint that commits them.
+        var (completed, highest) = await catalog.ListAsync(_plan.Id);
+        _completed.AddRange(completed);
+        _lastId = highest;
+        await StartFirstAttemptAsync();
         var tick = TimeSpan.FromMilliseconds(Math.Max(50, interval.TotalMilliseconds / 4));
         this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(tick, tick) { Interleave = false, KeepAlive = true });
     }
 
-    public Task<long> GetPendingCheckpointAsync() => Task.FromResult(_pending?.Id ?? 0);
 
     public Task<IReadOnlyList<CheckpointInfo>> GetHistoryAsync()
     {
@@ -64,9 +59,9 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
     }
 
-    public Task AckSourceAsync(long checkpointId, int source, int partition, long position)
+    public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position)
     {
-        if (_pending is { } p && p.Id == checkpointId)
+        if (_pending is { } p && p.Id == checkpointId && attempt == _attempt)
         {
             p.Sources[(source, partition)] = position;
             return CompleteIfDoneAsync();
@@ -77,7 +72,7 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
 
     public Task AckTaskAsync(TaskCheckpointAck ack)
     {
-        if (_pending is not { } p || p.Id != ack.CheckpointId)
+        if (_pending is not { } p || p.Id != ack.CheckpointId || ack.Attempt != _attempt)
         {
             return Task.CompletedTask;
         }
@@ -88,28 +83,46 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         }
 
         p.Tasks[(ack.Stage, ack.Task)] = ack;
-        p.Bytes += ack.Bytes;
+        p.Bytes += ack.Reused ? 0 : ack.Bytes; // the checkpoint's size is what it uploaded
         p.MaxAlignment = Math.Max(p.MaxAlignment, ack.AlignmentMilliseconds);
         return CompleteIfDoneAsync();
     }
 
-    private Task TickAsync(CancellationToken cancellationToken)
+    private async Task TickAsync(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
+        WatchMembership();
+        if (_failed)
+        {
+            return;
+        }
+
+        if (_restartAt is { } restartAt)
+        {
+            if (now >= restartAt)
+            {
+                await RestartNowAsync();
+            }
+
+            return;
+        }
+
         if (_pending is { } p)
         {
-            return now - p.StartedAt > _plan.Options.CheckpointTimeout
-                ? FailAsync(p, $"timed out after {_plan.Options.CheckpointTimeout} ({p.Sources.Count}/{p.ExpectedSources} sources, {p.Tasks.Count}/{p.ExpectedTasks} tasks acked)")
-                : Task.CompletedTask;
+            if (now - p.StartedAt > _plan.Options.CheckpointTimeout)
+            {
+                await FailAsync(p, $"timed out after {_plan.Options.CheckpointTimeout} ({p.Sources.Count}/{p.ExpectedSources} sources, {p.Tasks.Count}/{p.ExpectedTasks} tasks acked)");
+            }
+
+            return;
         }
 
-        if (now - _lastFinishedAt >= _plan.Options.CheckpointInterval!.Value)
+        var savepoint = NextSavepointRequest();
+        if (savepoint is not null || now - _lastFinishedAt >= _plan.Options.CheckpointInterval!.Value)
         {
-            _pending = new PendingCheckpoint(++_lastId, now, _plan.Sources.Sum(s => s.Partitions), _plan.Stages.Sum(s => s.Parallelism));
+            _pending = new PendingCheckpoint(++_lastId, now, _plan.Sources.Sum(s => s.Partitions), _plan.Stages.Sum(s => s.Parallelism)) { Savepoint = savepoint };
             LogStarted(logger, _plan.Id, _pending.Id);
         }
-
-        return Task.CompletedTask;
     }
 
     private async Task CompleteIfDoneAsync()
@@ -144,11 +157,22 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         Record(new CheckpointInfo(p.Id, CheckpointState.Completed, p.StartedAt, duration, p.Bytes, p.MaxAlignment, null));
         LogCompleted(logger, _plan.Id, p.Id, duration, p.Bytes);
         _completed.Add(p.Id);
+        OnCheckpointCompleted(p.Id);
+        if (p.Savepoint is { } savepoint)
+        {
+            await WriteSavepointAsync(savepoint, metadata);
+        }
+
         await RetainAsync();
     }
 
     private Task FailAsync(PendingCheckpoint p, string reason)
     {
+        if (p.Savepoint is { } savepoint)
+        {
+            _savepointFailures[savepoint] = $"checkpoint {p.Id} failed: {reason}";
+        }
+
         Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
         Diagnostics.SluiceInstruments.CheckpointsFailed.Add(1);
         LogFailed(logger, _plan.Id, p.Id, reason);
@@ -171,7 +195,10 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         }
     }
 
-    /// <summary>Deletes completed checkpoints beyond the last K (a failed one's partial blobs go with the next sweep).</summary>
+    /// <summary>
+    /// Deletes completed checkpoints beyond the last K (a failed one's partial blobs go with the next sweep), except
+    /// blobs a kept checkpoint still references.
+    /// </summary>
     private async Task RetainAsync()
     {
         var keep = Math.Max(1, _plan.Options.RetainedCheckpoints);
@@ -183,9 +210,21 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         var oldestKept = _completed[^keep];
         try
         {
+            // Incremental checkpoints point at blobs of earlier ones: those stay while a kept checkpoint names them.
+            var referenced = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var id in _completed.Where(id => id >= oldestKept))
+            {
+                if (await catalog.GetAsync(CheckpointLayout.Metadata(_plan.Id, id)) is not { } kept)
+                {
+                    return; // cannot tell what it references: delete nothing this time
+                }
+
+                referenced.UnionWith(kept.Tasks.Select(t => t.BlobPath).OfType<string>());
+            }
+
             foreach (var path in await store.ListAsync($"{_plan.Id}/chk-"))
             {
-                if (TryParseId(path, out var id) && id < oldestKept)
+                if (CheckpointCatalog.TryParseId(path, out var id) && id < oldestKept && !referenced.Contains(path))
                 {
                     await store.DeleteAsync(path);
                 }
@@ -197,19 +236,6 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         {
             logger.LogWarning(ex, "Could not delete old checkpoints of {Pipeline}; retrying after the next checkpoint", _plan.Id);
         }
-    }
-
-    private static bool TryParseId(string path, out long id)
-    {
-        id = 0;
-        var start = path.IndexOf("/chk-", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            return false;
-        }
-
-        var end = path.IndexOf('/', start + 5);
-        return end > 0 && long.TryParse(path.AsSpan(start + 5, end - start - 5), NumberStyles.None, CultureInfo.InvariantCulture, out id);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Pipeline {Pipeline}: checkpoint {Id} started")]
@@ -236,6 +262,9 @@ internal sealed partial class CheckpointCoordinatorGrain(PipelineRegistry regist
         public Dictionary<(int Stage, int Task), TaskCheckpointAck> Tasks { get; } = [];
 
         public long Bytes { get; set; }
+
+        /// <summary>The name of the savepoint this checkpoint becomes when it completes, if it was requested as one.</summary>
+        public string? Savepoint { get; init; }
 
         public long MaxAlignment { get; set; }
     }

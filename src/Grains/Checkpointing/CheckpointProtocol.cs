@@ -1,28 +1,81 @@
 namespace Sluice.Checkpointing;
 
-/// <summary>What sources and tasks tell the coordinator while a checkpoint runs.</summary>
+/// <summary>What sources and tasks tell the coordinator, and ask it, while a pipeline runs.</summary>
 internal interface ICheckpointProtocolGrain : IGrainWithStringKey
 {
-    /// <summary>The checkpoint sources should inject a barrier for now (0: none).</summary>
-    Task<long> GetPendingCheckpointAsync();
+    /// <summary>What source partitions should do now: the attempt to run, where it restores from, the barrier to inject.</summary>
+    Task<AttemptDirective> GetDirectiveAsync();
+
+    /// <summary>
+    /// A task or source partition joins the current attempt. <paramref name="activation"/>: it is a fresh activation
+    /// (a new grain, a partition opened by a receiver); if it had already joined this attempt, its state was lost and
+    /// the pipeline restarts. Otherwise it reset itself to the attempt it had been told of.
+    /// </summary>
+    Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation);
+
+    /// <summary>A task failed in <paramref name="attempt"/>; the pipeline restarts (or, when the failure is fatal, is FAILED).</summary>
+    Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure);
 
     /// <summary>A source partition emitted the barrier; <paramref name="position"/> is where it resumes after a restore.</summary>
-    Task AckSourceAsync(long checkpointId, int source, int partition, long position);
+    Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position);
 
     /// <summary>A task aligned its inputs, snapshotted and uploaded its state.</summary>
     Task AckTaskAsync(TaskCheckpointAck ack);
 }
 
+/// <summary>A task (stage, task index) or a source partition (source index, partition), as the coordinator tracks them.</summary>
+[GenerateSerializer, Immutable]
+internal readonly record struct TaskIdentity([property: Id(0)] bool IsSource, [property: Id(1)] int Stage, [property: Id(2)] int Task)
+{
+    public static TaskIdentity OfTask(int stage, int task) => new(false, stage, task);
+
+    public static TaskIdentity OfSource(int source, int partition) => new(true, source, partition);
+
+    public override string ToString() => IsSource ? $"source {Stage} partition {Task}" : $"task {Stage}/{Task}";
+}
+
+/// <summary>Why a restore failed, which decides what the coordinator does about it.</summary>
+[GenerateSerializer]
+internal enum RestoreFailure
+{
+    /// <summary>Not a restore problem: restart from the same checkpoint.</summary>
+    None,
+
+    /// <summary>The checkpoint's blob is missing, truncated or corrupted: restart from the complete checkpoint before it.</summary>
+    CorruptCheckpoint,
+
+    /// <summary>The state was written for another schema: no restart can help; the pipeline is FAILED.</summary>
+    Fatal,
+}
+
+/// <summary>
+/// The coordinator's answer to sources and tasks: which attempt runs, the checkpoint (or savepoint) it restores
+/// from — its id and the path of its metadata, null when it starts from nothing — and the open checkpoint.
+/// </summary>
+[GenerateSerializer, Immutable]
+internal sealed record AttemptDirective(
+    [property: Id(0)] long Attempt,
+    [property: Id(1)] long RestoreFrom,
+    [property: Id(4)] string? RestoreMetadata,
+    [property: Id(2)] long PendingCheckpoint,
+    [property: Id(3)] bool Failed);
+
 /// <summary>A task's part of a checkpoint: where its state blob is (null when it has no state) and how long alignment took.</summary>
 [GenerateSerializer, Immutable]
 internal sealed record TaskCheckpointAck(
+    [property: Id(7)] long Attempt,
     [property: Id(0)] long CheckpointId,
     [property: Id(1)] int Stage,
     [property: Id(2)] int Task,
     [property: Id(3)] string? BlobPath,
     [property: Id(4)] long Bytes,
     [property: Id(5)] long AlignmentMilliseconds,
-    [property: Id(6)] string? Failure);
+    [property: Id(6)] string? Failure)
+{
+    /// <summary>The task's state had not changed: <see cref="BlobPath"/> is the blob of an earlier checkpoint.</summary>
+    [Id(8)]
+    public bool Reused { get; init; }
+}
 
 /// <summary>The commit record of a completed checkpoint, written last as "{pipeline}/chk-{n}/_metadata".</summary>
 internal sealed record CheckpointMetadata(
@@ -37,6 +90,7 @@ internal sealed record SourcePosition(int Source, int Partition, long Position);
 internal sealed record TaskState(int Stage, int Task, string? BlobPath, long Bytes);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(CheckpointMetadata))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(AttemptMarker))]
 internal sealed partial class CheckpointJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 internal static class CheckpointLayout
@@ -46,4 +100,9 @@ internal static class CheckpointLayout
     public static string Metadata(string pipeline, long checkpointId) => $"{Folder(pipeline, checkpointId)}_metadata";
 
     public static string TaskBlob(string pipeline, long checkpointId, int stage, int task) => $"{Folder(pipeline, checkpointId)}{stage}-{task}";
+
+    /// <summary>Prefix of the attempt markers: "{pipeline}/attempts/{attempt:D12}", created once each.</summary>
+    public static string Attempts(string pipeline) => $"{pipeline}/attempts/";
+
+    public static string Attempt(string pipeline, long attempt) => $"{Attempts(pipeline)}{attempt:D12}";
 }

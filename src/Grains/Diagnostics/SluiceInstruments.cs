@@ -31,5 +31,9 @@ internal static class SluiceInstruments
 
     public static readonly Counter<long> CheckpointsFailed = Meter.CreateCounter<long>("sluice.checkpoints.failed", "{checkpoint}", "Checkpoints that timed out or could not be stored");
 
+    public static readonly Counter<long> Restarts = Meter.CreateCounter<long>("sluice.pipeline.restarts", "{restart}", "Global restarts of pipelines from their last complete checkpoint");
+
+    public static readonly Counter<long> StaleMessagesDropped = Meter.CreateCounter<long>("sluice.exchange.stale_dropped", "{message}", "Messages of an earlier pipeline attempt dropped on arrival");
+
     public static readonly Counter<long> DuplicatesDropped = Meter.CreateCounter<long>("sluice.exchange.duplicates", "{batch}", "Redelivered batches dropped by sequence number");
 }

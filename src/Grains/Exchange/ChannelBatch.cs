@@ -22,7 +22,7 @@ internal enum ChannelFlags : byte
 /// the receiver drops redelivered messages.
 /// </summary>
 [GenerateSerializer, Immutable]
-internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records, long checkpointId = 0)
+internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records, long checkpointId = 0, long attempt = 0)
 {
     /// <summary>The sender's index among the receiver's inputs.</summary>
     [Id(0)]
@@ -44,7 +44,14 @@ internal sealed class ChannelBatch(int channel, long sequence, long watermark, C
     [Id(5)]
     public long CheckpointId { get; } = checkpointId;
 
+    /// <summary>
+    /// The pipeline attempt the sender belongs to. After a global restart a task drops messages of older attempts
+    /// (sent before the restart, still in flight or in a stream cache) and resets itself on a newer one.
+    /// </summary>
+    [Id(6)]
+    public long Attempt { get; } = attempt;
+
     public int RecordCount => Records?.Count ?? 0;
 
-    public override string ToString() => $"channel {Channel} #{Sequence} wm={Watermark} {Flags} records={RecordCount}";
+    public override string ToString() => $"channel {Channel} #{Sequence} attempt {Attempt} wm={Watermark} {Flags} records={RecordCount}";
 }

@@ -25,11 +25,13 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
     private bool _ended;
     private long _lastBareWatermarkAt;
     private bool _stopped;
+    private readonly long _attempt;
 
     public ExchangeSender(
         IGrainFactory grains, PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers,
-        ILogger logger, Func<long> clock, Action<string> onFatal)
+        ILogger logger, Func<long> clock, Action<string> onFatal, long attempt)
     {
+        _attempt = attempt;
         _buffers = buffers;
         _options = plan.Options;
         _logger = logger;
@@ -160,7 +162,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         var channel = _channels[index];
         var buffer = _buffers[index];
         var records = buffer.Count > 0 ? buffer.Build() : null;
-        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId);
+        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId, _attempt);
         channel.SentWatermark = _watermark;
         channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
         channel.Pending.Enqueue(batch);

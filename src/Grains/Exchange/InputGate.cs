@@ -82,8 +82,30 @@ internal sealed class InputGate
         }
     }
 
+    /// <summary>The last checkpoint this task aligned.</summary>
+    public long LastAligned { get; private set; }
+
+    /// <summary>
+    /// Where Barrier(<paramref name="checkpointId"/>) stands against the alignment in progress: a barrier of a checkpoint
+    /// already aligned or given up is stale (a channel that ended delivers one after the others aligned; a source that
+    /// skipped a checkpoint); a newer one means the checkpoint being aligned was abandoned (Flink aborts it too).
+    /// </summary>
+    public BarrierOrder Order(long checkpointId) =>
+        (AligningCheckpoint == 0 ? checkpointId <= LastAligned : checkpointId < AligningCheckpoint) ? BarrierOrder.Stale
+        : AligningCheckpoint != 0 && checkpointId > AligningCheckpoint ? BarrierOrder.Newer
+        : BarrierOrder.Current;
+
     /// <summary>Ends the alignment and hands back what blocked channels delivered meanwhile, each channel in order.</summary>
     public List<ChannelBatch> Release()
+    {
+        LastAligned = Math.Max(LastAligned, AligningCheckpoint);
+        return Unblock();
+    }
+
+    /// <summary>Gives the alignment up without a snapshot (a newer checkpoint's barrier arrived) and hands back the held messages.</summary>
+    public List<ChannelBatch> Abandon() => Unblock();
+
+    private List<ChannelBatch> Unblock()
     {
         AligningCheckpoint = 0;
         var released = new List<ChannelBatch>();
@@ -191,4 +213,11 @@ internal sealed class InputGate
         public bool Ended;
         public bool Blocked;
     }
+}
+
+internal enum BarrierOrder
+{
+    Stale,
+    Current,
+    Newer,
 }

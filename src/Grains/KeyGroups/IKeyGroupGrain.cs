@@ -10,4 +10,10 @@ internal interface IKeyGroupGrain : IGrainWithStringKey
 {
     /// <summary>Delivers the next message of one input channel. Redelivered messages are dropped.</summary>
     Task DeliverAsync(ChannelBatch batch);
+
+    /// <summary>The pipeline restarts: drop in-memory state and restore what <paramref name="attempt"/> names.</summary>
+    Task RestartAsync(Checkpointing.AttemptDirective attempt);
+
+    /// <summary>Checkpoint <paramref name="checkpointId"/> completed: a transactional sink commits the epochs it covers.</summary>
+    Task NotifyCheckpointCompleteAsync(long checkpointId);
 }

@@ -32,6 +32,8 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     private InputGate _gate = null!;
     private List<ExchangeSender> _senders = null!;
     private UserErrorReporter _errors = null!;
+    private string _name = null!;
+    private long _attempt;
     private IGrainTimer? _timer;
     private long _lastReportAt;
     private TaskReport? _lastReport;
@@ -45,35 +47,39 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _plan = registry.Get(pipelineId);
         _stage = _plan.GetStage(stage);
         _taskIndex = task;
-        var name = $"{pipelineId}/{_stage.Name}[{task}]";
-        _errors = new UserErrorReporter(logger, name, Now);
-        var context = new GrainTaskContext(this, _plan, task, ServiceProvider, Now, _errors);
-        _task = _stage.Head.Accept(new StageTaskBuilder(context, name));
-        _senders = context.Senders;
-        _gate = new InputGate(_stage.ChannelsOf(task));
+        _name = $"{pipelineId}/{_stage.Name}[{task}]";
+        _errors = new UserErrorReporter(logger, _name, Now);
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
-        await RestoreAsync();
+        if (_plan.Options.CheckpointInterval is null)
+        {
+            Build(attempt: 0);
+            return;
+        }
+
+        // Join the pipeline's current attempt; a task that joined it before has lost its state, and the
+        // coordinator restarts the pipeline.
+        var directive = await Coordinator.JoinAsync(Identity, activation: true);
+        Build(directive.Attempt);
+        await RestoreAsync(directive);
     }
 
-    /// <summary>Loads this task's state from the newest complete checkpoint, if the pipeline has one.</summary>
-    private async Task RestoreAsync()
+    /// <summary>Builds the task's chain, input gate and senders afresh (at activation and at every restart).</summary>
+    private void Build(long attempt)
     {
-        var catalog = ServiceProvider.GetService(typeof(CheckpointCatalog)) as CheckpointCatalog;
-        if (catalog is null || await catalog.LatestAsync(_plan) is not { } checkpoint)
+        foreach (var sender in _senders ?? [])
         {
-            return;
+            sender.Stop();
         }
 
-        var state = checkpoint.Tasks.FirstOrDefault(t => t.Stage == _stage.Index && t.Task == _taskIndex);
-        if (state?.BlobPath is not { } path)
-        {
-            return;
-        }
-
-        var blob = await catalog.Store.GetAsync(path)
-            ?? throw new InvalidOperationException($"Checkpoint {checkpoint.CheckpointId} of '{_plan.Id}' names {path}, which the store does not have.");
-        _task.Restore(blob);
-        _logger.LogInformation("{Task} restored {Entries} state entries from checkpoint {Checkpoint}", this.GetPrimaryKeyString(), _task.StateEntries, checkpoint.CheckpointId);
+        _attempt = attempt;
+        _failedInAttempt = false;
+        _lastUpload = null;
+        _finished = false;
+        _lastReport = null;
+        var context = new GrainTaskContext(this, _plan, _taskIndex, ServiceProvider, Now, _errors) { Attempt = attempt };
+        _task = _stage.Head.Accept(new StageTaskBuilder(context, _name));
+        _senders = context.Senders;
+        _gate = new InputGate(_stage.ChannelsOf(_taskIndex));
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -84,16 +90,16 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             sender.Stop();
         }
 
-        if (!_finished && _task is { StateEntries: > 0 } && reason.ReasonCode != DeactivationReasonCode.ShuttingDown)
+        if (!_finished && _task is { StateEntries: > 0 } && _plan.Options.CheckpointInterval is null)
         {
-            // Until checkpoints land, state lost here is lost: say so loudly.
+            // Without checkpoints, state lost here is lost: say so loudly. With them, the next activation restarts the pipeline.
             LogDeactivatedWithState(logger, this.GetPrimaryKeyString(), reason.ToString(), _task.StateEntries);
         }
 
         await ReportAsync(force: true);
     }
 
-    public Task DeliverAsync(ChannelBatch batch) => HandleAsync(batch);
+    public Task DeliverAsync(ChannelBatch batch) => Guard(HandleAsync(batch));
 
     public Task OnSubscribed(IStreamSubscriptionHandleFactory handleFactory) =>
         handleFactory.Create<ChannelBatch>().ResumeAsync(this);
@@ -102,7 +108,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         foreach (var item in items)
         {
-            await HandleAsync(item.Item);
+            await Guard(HandleAsync(item.Item));
         }
     }
 
@@ -116,6 +122,11 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private Task HandleAsync(ChannelBatch batch)
     {
+        if (batch.Attempt != _attempt || _failedInAttempt)
+        {
+            return HandleOtherAttemptAsync(batch);
+        }
+
         if (!_gate.TryAccept(batch))
         {
             return Task.CompletedTask;
@@ -134,13 +145,45 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         }
 
         Process(batch);
-        var aligned = (batch.Flags & ChannelFlags.Barrier) != 0 ? _gate.OnBarrier(batch, Now()) : _gate.IsAligned;
+        var aligned = _gate.IsAligned;
+        if ((batch.Flags & ChannelFlags.Barrier) != 0)
+        {
+            aligned = await OnBarrierAsync(batch);
+        }
+
         if (aligned)
         {
             await CompleteAlignmentAsync();
         }
 
         await WaitForCapacityAsync();
+    }
+
+    /// <summary>Records a barrier; true when the task is now aligned.</summary>
+    private async Task<bool> OnBarrierAsync(ChannelBatch batch)
+    {
+        switch (_gate.Order(batch.CheckpointId))
+        {
+            case BarrierOrder.Stale:
+                return false;
+            case BarrierOrder.Newer:
+                // The checkpoint being aligned will not complete: align the newer one, then process what the
+                // blocked channels held (it precedes their barrier of the newer checkpoint).
+                var held = _gate.Abandon();
+                if (_gate.OnBarrier(batch, Now()))
+                {
+                    await CompleteAlignmentAsync();
+                }
+
+                foreach (var message in held)
+                {
+                    await HandleAcceptedAsync(message);
+                }
+
+                return false;
+            default:
+                return _gate.OnBarrier(batch, Now());
+        }
     }
 
     private void Process(ChannelBatch batch)
@@ -167,76 +210,6 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         if (wasIdle != _gate.Idle)
         {
             _task.OnIdle(_gate.Idle);
-        }
-    }
-
-    /// <summary>
-    /// Every input delivered Barrier(n): copy the state, pass the barrier on, release the held messages and
-    /// upload the copy in the background (processing does not wait for the store).
-    /// </summary>
-    private async Task CompleteAlignmentAsync()
-    {
-        var checkpoint = _gate.AligningCheckpoint;
-        var alignment = Now() - _gate.AlignmentStartedAt;
-        Task<byte[]?> state;
-        try
-        {
-            state = _task.SnapshotAsync(checkpoint);
-        }
-        catch (Exception ex)
-        {
-            state = Task.FromException<byte[]?>(ex);
-        }
-
-        foreach (var sender in _senders)
-        {
-            sender.Barrier(checkpoint);
-        }
-
-        _ = UploadAndAcknowledgeAsync(checkpoint, state, alignment);
-        foreach (var held in _gate.Release())
-        {
-            await HandleAcceptedAsync(held);
-        }
-    }
-
-    private async Task UploadAndAcknowledgeAsync(long checkpoint, Task<byte[]?> snapshot, long alignment)
-    {
-        string? path = null;
-        string? failure = null;
-        byte[]? state = null;
-        try
-        {
-            state = await snapshot;
-        }
-        catch (Exception ex)
-        {
-            failure = $"snapshot failed: {ex.Message}";
-        }
-
-        if (state is not null && failure is null)
-        {
-            path = CheckpointLayout.TaskBlob(_plan.Id, checkpoint, _stage.Index, _taskIndex);
-            try
-            {
-                var store = ServiceProvider.GetService(typeof(ICheckpointStore)) as ICheckpointStore
-                    ?? throw new InvalidOperationException("no checkpoint store is registered");
-                await store.PutAsync(path, state);
-            }
-            catch (Exception ex)
-            {
-                failure = $"upload of {path} failed: {ex.Message}";
-            }
-        }
-
-        try
-        {
-            await GrainFactory.GetGrain<ICheckpointProtocolGrain>(_plan.Id)
-                .AckTaskAsync(new TaskCheckpointAck(checkpoint, _stage.Index, _taskIndex, path, state?.Length ?? 0, alignment, failure));
-        }
-        catch (Exception ex)
-        {
-            _logger.LogWarning(ex, "Could not acknowledge checkpoint {Checkpoint} of {Task}", checkpoint, this.GetPrimaryKeyString());
         }
     }
 
@@ -333,7 +306,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key group {Task} deactivated ({Reason}) while holding {Entries} state entries; without checkpoints this state is gone")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key group {Task} deactivated ({Reason}) while holding {Entries} state entries; the pipeline takes no checkpoints, so this state is gone")]
     private static partial void LogDeactivatedWithState(ILogger logger, string task, string reason, int entries);
 
     /// <summary>Wires a task's outputs to exchange senders that call the next stage's grains.</summary>
@@ -349,7 +322,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             var senderChannel = InputOf(target).ChannelOffset + TaskIndex;
             var sender = new ExchangeSender(
                 grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target), buffers, grain._logger, Clock,
-                reason => Errors.Report(new InvalidOperationException(reason), "sending downstream"));
+                reason => Errors.Report(new InvalidOperationException(reason), "sending downstream"), Attempt);
             Senders.Add(sender);
             Outputs.Add(sender);
             return sender;

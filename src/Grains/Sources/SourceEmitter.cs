@@ -18,8 +18,11 @@ internal sealed class SourceEmitter : IBufferedOutput
     private readonly int _senderChannel;
     private readonly SourcePullContext _pull;
 
-    public SourceEmitter(PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers, SourcePullContext pull)
+    private readonly long _attempt;
+
+    public SourceEmitter(PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers, SourcePullContext pull, long attempt)
     {
+        _attempt = attempt;
         _buffers = buffers;
         _senderChannel = senderChannel;
         _pull = pull;
@@ -60,7 +63,7 @@ internal sealed class SourceEmitter : IBufferedOutput
     private void Emit(int target, long watermark, ChannelFlags flags, long checkpointId = 0)
     {
         var records = _buffers[target].Count > 0 ? _buffers[target].Build() : null;
-        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId);
+        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId, _attempt);
         _pull.Output.Add(new SourceBatchContainer(_streams[target], new EventSequenceTokenV2(_pull.NextToken()), batch)
         {
             Origin = _pull.Origin,

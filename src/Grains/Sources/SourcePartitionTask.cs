@@ -24,6 +24,9 @@ internal interface ISourcePartitionTask : IDisposable
 
     (int Source, int Partition) Identity { get; }
 
+    /// <summary>The pipeline attempt this partition reads for; a restart reopens it for the next one.</summary>
+    long Attempt { get; }
+
     long InjectBarrier(long checkpointId, List<IBatchContainer> output);
 
     /// <summary>Continues reading at a checkpointed position.</summary>
@@ -87,6 +90,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
     public (int Source, int Partition) Identity => (_source.Index, _partition);
 
+    public long Attempt => _context.Attempt;
+
     /// <summary>The last checkpoint this partition emitted a barrier for.</summary>
     public long LastBarrier { get; private set; }
 
@@ -98,16 +103,15 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     {
         LastBarrier = checkpointId;
         var position = (_reader as ISeekableSourceReader)?.Position ?? -1;
-        if (!Ended)
+        _pull.Output = output;
+        _pull.Origin = this;
+        _pull.ReadStartPosition = position;
+        foreach (var emitter in _context.Emitters)
         {
-            _pull.Output = output;
-            _pull.Origin = this;
-            _pull.ReadStartPosition = position;
-            foreach (var emitter in _context.Emitters)
-            {
-                emitter.Flush(_pull.StampedWatermark, ChannelFlags.None, everyTarget: false);
-                emitter.Barrier(_pull.StampedWatermark, checkpointId);
-            }
+            // After the input ended, barriers still flow: tasks downstream take part in every checkpoint, and a
+            // transactional sink's last epoch is committed by the first checkpoint after the end.
+            emitter.Flush(_pull.StampedWatermark, ChannelFlags.None, everyTarget: false);
+            emitter.Barrier(_pull.StampedWatermark, checkpointId);
         }
 
         return position;
@@ -235,7 +239,7 @@ internal sealed class SourceTaskContext(PipelinePlan plan, SourcePlan source, in
     public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
     {
         var channel = InputOf(target).ChannelOffset + TaskIndex;
-        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target), buffers, pull);
+        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target), buffers, pull, Attempt);
         Emitters.Add(emitter);
         return emitter;
     }

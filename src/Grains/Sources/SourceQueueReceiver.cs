@@ -20,7 +20,7 @@ internal sealed class SourceQueueReceiver(
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CheckpointPollInterval = TimeSpan.FromMilliseconds(100);
-    private readonly Dictionary<string, long> _pendingCheckpoints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AttemptDirective> _directives = new(StringComparer.Ordinal);
     private long _lastCheckpointPollAt;
     private readonly List<ISourcePartitionTask> _tasks = [];
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
@@ -57,17 +57,30 @@ internal sealed class SourceQueueReceiver(
                 break;
             }
 
-            long checkpoint;
-            lock (_pendingCheckpoints)
+            AttemptDirective? directive;
+            lock (_directives)
             {
-                checkpoint = _pendingCheckpoints.GetValueOrDefault(task.Plan.Id);
+                directive = _directives.GetValueOrDefault(task.Plan.Id);
             }
 
-            if (checkpoint > task.LastBarrier)
+            if (directive is not null)
             {
-                var position = task.InjectBarrier(checkpoint, output);
-                var (source, partition) = task.Identity;
-                _ = AckBarrierAsync(task.Plan.Id, checkpoint, source, partition, position);
+                if (directive.Failed)
+                {
+                    continue; // a FAILED pipeline reads nothing more
+                }
+
+                if (directive.Attempt > task.Attempt)
+                {
+                    task = await ReopenAsync(task, directive);
+                }
+
+                if (directive.PendingCheckpoint > task.LastBarrier && directive.Attempt == task.Attempt)
+                {
+                    var position = task.InjectBarrier(directive.PendingCheckpoint, output);
+                    var (source, partition) = task.Identity;
+                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position);
+                }
             }
 
             var before = task.RecordsRead;
@@ -113,9 +126,10 @@ internal sealed class SourceQueueReceiver(
 
         // The queue moves to another silo (or this one stops): tell the next owner where delivery stood, so it
         // replays only the tail this silo's cache had not delivered, then release consumers and their threads.
+        // A checkpointed pipeline needs no handover: the partition's next opening restarts the pipeline.
         foreach (var task in _tasks)
         {
-            if (task.DeliveredPosition >= 0)
+            if (task.DeliveredPosition >= 0 && task.Plan.Options.CheckpointInterval is null)
             {
                 try
                 {
@@ -145,38 +159,123 @@ internal sealed class SourceQueueReceiver(
     private async Task DiscoverPartitionsAsync()
     {
         _seenVersion = registry.Version;
-        var catalog = services.GetService(typeof(CheckpointCatalog)) as CheckpointCatalog;
         foreach (var plan in registry.Plans)
         {
             foreach (var source in plan.Sources)
             {
                 for (var p = 0; p < source.Partitions; p++)
                 {
-                    if (QueueOf(plan.Id, source.Name, p, queueCount) != queueIndex || !_known.Add((plan.Id, source.Index, p)))
+                    if (QueueOf(plan.Id, source.Name, p, queueCount) != queueIndex || _known.Contains((plan.Id, source.Index, p)))
                     {
                         continue;
                     }
 
-                    var task = Open(plan, source, p);
-                    var handover = await HandoverAsync(plan, source.Index, p);
-                    if (handover >= 0)
+                    var task = plan.Options.CheckpointInterval is null
+                        ? await OpenWithHandoverAsync(plan, source, p)
+                        : await OpenInAttemptAsync(plan, source, p);
+                    if (task is null)
                     {
-                        // Another silo gave this partition up mid-run: continue after what it delivered.
-                        task.Seek(handover);
-                        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) taken over at {Position}", p, source.Name, plan.Id, handover);
-                    }
-                    else if (catalog is not null && await catalog.LatestAsync(plan) is { } checkpoint
-                        && checkpoint.Sources.FirstOrDefault(s => s.Source == source.Index && s.Partition == p) is { Position: >= 0 } position)
-                    {
-                        // Resume where the newest complete checkpoint says this partition was.
-                        task.Seek(position.Position);
-                        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) resumes at {Position} from checkpoint {Checkpoint}", p, source.Name, plan.Id, position.Position, checkpoint.CheckpointId);
+                        _seenVersion = -1; // try this partition again on the next pull
+                        continue;
                     }
 
+                    _known.Add((plan.Id, source.Index, p));
                     _tasks.Add(task);
-                    logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline}", queueIndex, p, source.Name, plan.Id);
+                    logger.LogInformation("Queue {Queue} reads partition {Partition} of source {Source} of pipeline {Pipeline} (attempt {Attempt})", queueIndex, p, source.Name, plan.Id, task.Attempt);
                 }
             }
+        }
+    }
+
+    /// <summary>A pipeline without checkpoints: continue after what a previous owner delivered, if it handed over.</summary>
+    private async Task<ISourcePartitionTask> OpenWithHandoverAsync(PipelinePlan plan, SourcePlan source, int partition)
+    {
+        var task = Open(plan, source, partition, attempt: 0);
+        var handover = await HandoverAsync(plan, source.Index, partition);
+        if (handover >= 0)
+        {
+            task.Seek(handover);
+            logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) taken over at {Position}", partition, source.Name, plan.Id, handover);
+        }
+
+        return task;
+    }
+
+    /// <summary>
+    /// A checkpointed pipeline: join the coordinator's attempt (a partition opened twice in one attempt restarts the
+    /// pipeline) and seek to the position recorded in the checkpoint the attempt restores from.
+    /// </summary>
+    private async Task<ISourcePartitionTask?> OpenInAttemptAsync(PipelinePlan plan, SourcePlan source, int partition)
+    {
+        try
+        {
+            var directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source.Index, partition), activation: true);
+            lock (_directives)
+            {
+                _directives[plan.Id] = directive;
+            }
+
+            var task = Open(plan, source, partition, directive.Attempt);
+            await SeekToCheckpointAsync(task, directive);
+            return task;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not open partition {Partition} of {Source} ({Pipeline}) in the current attempt; retrying", partition, source.Name, plan.Id);
+            return null;
+        }
+    }
+
+    /// <summary>The pipeline restarted: read the partition afresh for the new attempt, from the restored checkpoint's position.</summary>
+    private async Task<ISourcePartitionTask> ReopenAsync(ISourcePartitionTask old, AttemptDirective directive)
+    {
+        var (source, partition) = old.Identity;
+        var plan = old.Plan;
+        old.Dispose();
+        var task = Open(plan, plan.Sources[source], partition, directive.Attempt);
+        _tasks[_tasks.IndexOf(old)] = task;
+        try
+        {
+            await SeekToCheckpointAsync(task, directive);
+            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source, partition), activation: false);
+        }
+        catch (Exception ex)
+        {
+            // Reading from the wrong place would break exactly-once: report it; the coordinator restarts again.
+            logger.LogError(ex, "Partition {Partition} of pipeline {Pipeline} could not resume for attempt {Attempt}", partition, plan.Id, directive.Attempt);
+            await ReportFailureAsync(plan, directive.Attempt, source, partition, ex.Message);
+        }
+
+        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) reopened for attempt {Attempt} from checkpoint {Checkpoint}", partition, plan.Sources[source].Name, plan.Id, directive.Attempt, directive.RestoreFrom);
+        return task;
+    }
+
+    private async Task SeekToCheckpointAsync(ISourcePartitionTask task, AttemptDirective attempt)
+    {
+        if (attempt.RestoreMetadata is not { } metadata)
+        {
+            return; // nothing to restore: the reader's own start position
+        }
+
+        var catalog = (CheckpointCatalog)services.GetService(typeof(CheckpointCatalog))!;
+        var (source, partition) = task.Identity;
+        var checkpoint = await catalog.GetAsync(metadata)
+            ?? throw new InvalidOperationException($"{metadata} of '{task.Plan.Id}' is missing or unreadable");
+        if (checkpoint.Sources.FirstOrDefault(s => s.Source == source && s.Partition == partition) is { Position: >= 0 } position)
+        {
+            task.Seek(position.Position);
+        }
+    }
+
+    private async Task ReportFailureAsync(PipelinePlan plan, long attempt, int source, int partition, string reason)
+    {
+        try
+        {
+            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).ReportFailureAsync(attempt, TaskIdentity.OfSource(source, partition), reason, RestoreFailure.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not report the failure of partition {Partition} of {Pipeline}", partition, plan.Id);
         }
     }
 
@@ -193,25 +292,25 @@ internal sealed class SourceQueueReceiver(
         }
     }
 
-    private ISourcePartitionTask Open(PipelinePlan plan, SourcePlan source, int partition)
+    private ISourcePartitionTask Open(PipelinePlan plan, SourcePlan source, int partition, long attempt)
     {
         var errors = new UserErrorReporter(logger, $"{plan.Id}/{source.Name}[{partition}]", static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var pull = new SourcePullContext(() => ++_token);
-        var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull);
+        var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull) { Attempt = attempt };
         return source.Node.Accept(new SourceTaskFactory(context, source, partition, pull));
     }
 
-    /// <summary>Asks the coordinators of checkpointed pipelines read here which checkpoint is open (one call per pipeline, not per partition).</summary>
+    /// <summary>Asks the coordinators of checkpointed pipelines read here which attempt runs and which checkpoint is open (one call per pipeline, not per partition).</summary>
     private async Task PollCheckpointsAsync()
     {
         foreach (var plan in _tasks.Select(t => t.Plan).Where(p => p.Options.CheckpointInterval is not null).Distinct().ToArray())
         {
             try
             {
-                var pending = await grains.GetGrain<Checkpointing.ICheckpointProtocolGrain>(plan.Id).GetPendingCheckpointAsync();
-                lock (_pendingCheckpoints)
+                var directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).GetDirectiveAsync();
+                lock (_directives)
                 {
-                    _pendingCheckpoints[plan.Id] = pending;
+                    _directives[plan.Id] = directive;
                 }
             }
             catch (Exception ex)
@@ -221,11 +320,11 @@ internal sealed class SourceQueueReceiver(
         }
     }
 
-    private async Task AckBarrierAsync(string pipeline, long checkpoint, int source, int partition, long position)
+    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position)
     {
         try
         {
-            await grains.GetGrain<Checkpointing.ICheckpointProtocolGrain>(pipeline).AckSourceAsync(checkpoint, source, partition, position);
+            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position);
         }
         catch (Exception ex)
         {

@@ -33,7 +33,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
         return Task.CompletedTask;
     }
 
-    public Task<PipelineStatus> GetStatusAsync()
+    public async Task<PipelineStatus> GetStatusAsync()
     {
         var id = this.GetPrimaryKeyString();
         if (!registry.TryGet(id, out var plan))
@@ -90,10 +90,22 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
         var state1 = _tasks.Count == 0 && _sources.Count == 0 ? PipelineState.Created
             : sinkTasks > 0 && finishedSinkTasks == sinkTasks ? PipelineState.Finished
             : PipelineState.Running;
-        return Task.FromResult(new PipelineStatus
+        RecoveryInfo? recovery = null;
+        if (plan.Options.CheckpointInterval is not null)
+        {
+            recovery = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(id).GetRecoveryAsync();
+            if (recovery.Failed)
+            {
+                state1 = PipelineState.Failed;
+                lastError = recovery.FailureReason;
+            }
+        }
+
+        return new PipelineStatus
         {
             Id = id,
             State = state1,
+            Recovery = recovery,
             RecordsIn = _sources.Values.Sum(s => s.RecordsRead),
             RecordsOut = recordsOut,
             EventTimeWatermark = sinkWatermark == long.MaxValue && finishedSinkTasks < sinkTasks ? long.MinValue : sinkWatermark,
@@ -108,6 +120,6 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 .OrderBy(s => s.Source).ThenBy(s => s.Partition)
                 .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended, s.DeadLetters))
                 .ToList(),
-        });
+        };
     }
 }

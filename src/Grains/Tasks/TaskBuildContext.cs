@@ -29,6 +29,9 @@ internal abstract class TaskBuildContext(PipelinePlan plan, int taskIndex, IServ
 
     public TimeSpan? IdleTimeout { get; set; }
 
+    /// <summary>The pipeline attempt this task runs in; stamped on everything it sends.</summary>
+    public long Attempt { get; init; }
+
     /// <summary>The input of <paramref name="target"/> that this task sends on.</summary>
     public abstract InputPlan InputOf(StagePlan target);
 

@@ -1,0 +1,240 @@
+using System.IO.Hashing;
+using Microsoft.Extensions.Logging;
+using Sluice.Checkpointing;
+using Sluice.Exchange;
+using Sluice.State.Snapshots;
+using Sluice.Storage;
+
+namespace Sluice.KeyGroups;
+
+/// <summary>The key group's part in checkpoints and recovery: align, snapshot, upload, ack; restore; restart.</summary>
+internal sealed partial class KeyGroupGrain
+{
+    // Set when this task cannot run the current attempt (its restore failed); cleared by the next reset.
+    private bool _failedInAttempt;
+
+    // The blob this task last wrote (or restored): a later snapshot with the same bytes points at it.
+    private (string Path, int Length, ulong Hash)? _lastUpload;
+
+    private void RememberUpload(string path, ReadOnlySpan<byte> blob) => _lastUpload = (path, blob.Length, XxHash64.HashToUInt64(blob));
+
+    private ICheckpointProtocolGrain Coordinator => GrainFactory.GetGrain<ICheckpointProtocolGrain>(_plan.Id);
+
+    private TaskIdentity Identity => TaskIdentity.OfTask(_stage.Index, _taskIndex);
+
+    public async Task RestartAsync(AttemptDirective attempt)
+    {
+        if (attempt.Attempt <= _attempt)
+        {
+            return;
+        }
+
+        await ResetAsync(attempt);
+    }
+
+    public Task NotifyCheckpointCompleteAsync(long checkpointId) => CommitAsync(checkpointId);
+
+    /// <summary>
+    /// A message of another attempt: an older one was sent before a restart (in flight, or in a stream cache) and is
+    /// dropped; a newer one means the pipeline restarted and this task has not heard yet, so it resets first. A task
+    /// whose restore failed drops the messages of its attempt until the restart reaches it.
+    /// </summary>
+    private async Task HandleOtherAttemptAsync(ChannelBatch batch)
+    {
+        if (batch.Attempt > _attempt)
+        {
+            var directive = await Coordinator.GetDirectiveAsync();
+            if (directive.Attempt > _attempt)
+            {
+                await ResetAsync(directive);
+            }
+        }
+
+        if (batch.Attempt == _attempt && !_failedInAttempt)
+        {
+            await HandleAsync(batch);
+            return;
+        }
+
+        Diagnostics.SluiceInstruments.StaleMessagesDropped.Add(1);
+    }
+
+    private async Task ResetAsync(AttemptDirective attempt)
+    {
+        _logger.LogInformation("{Task} resets to attempt {Attempt} from checkpoint {Checkpoint}", _name, attempt.Attempt, attempt.RestoreFrom);
+        Build(attempt.Attempt);
+        await Coordinator.JoinAsync(Identity, activation: false);
+        await RestoreAsync(attempt);
+    }
+
+    /// <summary>
+    /// Loads this task's state from the checkpoint the attempt restores (none: starts empty). A blob that is missing
+    /// or corrupted makes the coordinator restart from the checkpoint before; one of another schema fails the pipeline.
+    /// </summary>
+    private async Task RestoreAsync(AttemptDirective attempt)
+    {
+        if (attempt.RestoreMetadata is not { } metadata)
+        {
+            return;
+        }
+
+        var checkpointId = attempt.RestoreFrom;
+        var catalog = (CheckpointCatalog)ServiceProvider.GetService(typeof(CheckpointCatalog))!;
+        try
+        {
+            var checkpoint = await catalog.GetAsync(metadata)
+                ?? throw new SnapshotCorruptedException($"{metadata} is missing or unreadable");
+            var state = checkpoint.Tasks.FirstOrDefault(t => t.Stage == _stage.Index && t.Task == _taskIndex);
+            if (state?.BlobPath is { } path)
+            {
+                var blob = await catalog.Store.GetAsync(path)
+                    ?? throw new SnapshotCorruptedException($"checkpoint {checkpointId} names {path}, which the store does not have");
+                _task.Restore(blob);
+                RememberUpload(path, blob);
+                _logger.LogInformation("{Task} restored {Entries} state entries from checkpoint {Checkpoint}", _name, _task.StateEntries, checkpointId);
+            }
+
+            await CommitAsync(checkpointId);
+        }
+        catch (Exception ex) when (ex is SnapshotCorruptedException or SnapshotSchemaMismatchException or CheckpointStoreException)
+        {
+            // Process nothing more in this attempt (it will not last: the coordinator restarts) and tell it why.
+            _failedInAttempt = true;
+            var kind = ex switch
+            {
+                SnapshotCorruptedException => RestoreFailure.CorruptCheckpoint,
+                SnapshotSchemaMismatchException => RestoreFailure.Fatal,
+                _ => RestoreFailure.None,
+            };
+            _logger.LogError(ex, "{Task} could not restore checkpoint {Checkpoint}", _name, checkpointId);
+            await ReportFailureAsync($"restoring checkpoint {checkpointId}: {ex.Message}", kind);
+        }
+    }
+
+    private async Task CommitAsync(long checkpointId)
+    {
+        try
+        {
+            await _task.NotifyCheckpointCompleteAsync(checkpointId);
+        }
+        catch (Exception ex)
+        {
+            // The epochs stay pending in the task's state: the next completed checkpoint, or a restore, commits them.
+            _errors.Report(ex, $"committing the output of checkpoint {checkpointId}");
+        }
+    }
+
+    private async Task ReportFailureAsync(string reason, RestoreFailure kind)
+    {
+        try
+        {
+            await Coordinator.ReportFailureAsync(_attempt, Identity, reason, kind);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "{Task} could not report its failure to the coordinator", _name);
+        }
+    }
+
+    /// <summary>Unexpected failures of the engine while handling a message fail the task: the pipeline restarts.</summary>
+    private Task Guard(Task handling)
+    {
+        return handling.IsCompletedSuccessfully ? handling : AwaitGuardedAsync(handling);
+
+        async Task AwaitGuardedAsync(Task pending)
+        {
+            try
+            {
+                await pending;
+            }
+            catch (Exception ex) when (_plan.Options.CheckpointInterval is not null)
+            {
+                _logger.LogError(ex, "{Task} failed", _name);
+                await ReportFailureAsync(ex.Message, RestoreFailure.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every input delivered Barrier(n): copy the state, pass the barrier on, release the held messages and
+    /// upload the copy in the background (processing does not wait for the store).
+    /// </summary>
+    private async Task CompleteAlignmentAsync()
+    {
+        var checkpoint = _gate.AligningCheckpoint;
+        var alignment = Now() - _gate.AlignmentStartedAt;
+        Task<byte[]?> state;
+        try
+        {
+            state = _task.SnapshotAsync(checkpoint);
+        }
+        catch (Exception ex)
+        {
+            state = Task.FromException<byte[]?>(ex);
+        }
+
+        foreach (var sender in _senders)
+        {
+            sender.Barrier(checkpoint);
+        }
+
+        _ = UploadAndAcknowledgeAsync(_attempt, checkpoint, state, alignment);
+        foreach (var held in _gate.Release())
+        {
+            await HandleAcceptedAsync(held);
+        }
+    }
+
+    private async Task UploadAndAcknowledgeAsync(long attempt, long checkpoint, Task<byte[]?> snapshot, long alignment)
+    {
+        string? path = null;
+        string? failure = null;
+        byte[]? state = null;
+        try
+        {
+            state = await snapshot;
+        }
+        catch (Exception ex)
+        {
+            failure = $"snapshot failed: {ex.Message}";
+        }
+
+        var reused = false;
+        if (state is not null && failure is null)
+        {
+            if (_lastUpload is { } last && last.Length == state.Length && last.Hash == XxHash64.HashToUInt64(state))
+            {
+                // Incremental: unchanged since the last upload, so this checkpoint points at that blob.
+                path = last.Path;
+                reused = true;
+            }
+            else
+            {
+                path = CheckpointLayout.TaskBlob(_plan.Id, checkpoint, _stage.Index, _taskIndex);
+                try
+                {
+                    var store = ServiceProvider.GetService(typeof(ICheckpointStore)) as ICheckpointStore
+                        ?? throw new InvalidOperationException("no checkpoint store is registered");
+                    await store.PutAsync(path, state);
+                    if (attempt == _attempt)
+                    {
+                        RememberUpload(path, state);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    failure = $"upload of {path} failed: {ex.Message}";
+                }
+            }
+        }
+
+        try
+        {
+            await Coordinator.AckTaskAsync(new TaskCheckpointAck(attempt, checkpoint, _stage.Index, _taskIndex, path, state?.Length ?? 0, alignment, failure) { Reused = reused });
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Could not acknowledge checkpoint {Checkpoint} of {Task}", checkpoint, this.GetPrimaryKeyString());
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Sluice.Functions;
+using Sluice.Sinks;
+
+namespace Sluice.Tests.Recovery;
+
+/// <summary>
+/// A transactional sink kept in the test process (the in-process silos share it): an epoch is prepared into
+/// <see cref="Prepared"/> at its barrier and moved to the committed output when its checkpoint completes. What the
+/// tests read is only the committed output, as a reader of an exactly-once sink would.
+/// </summary>
+public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDefinition<T>(name, parallelism)
+{
+    private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
+    private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
+
+    public int Prepared => _prepared.Count;
+
+    public int CommittedEpochs => _committed.Count;
+
+    /// <summary>Every committed record, by task and epoch.</summary>
+    public List<T> Committed() => _committed.OrderBy(e => e.Key).SelectMany(e => e.Value).ToList();
+
+    public override ISinkFunction<T> CreateWriter(int taskIndex) => new Writer(this, taskIndex);
+
+    private sealed class Writer(CommittingSink<T> sink, int task) : ITransactionalSink<T>
+    {
+        private readonly List<T> _epoch = [];
+
+        public void Write(T value, SinkContext context) => _epoch.Add(value);
+
+        public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
+        {
+            if (_epoch.Count == 0)
+            {
+                return Task.FromResult<byte[]?>(null);
+            }
+
+            sink._prepared[(task, checkpointId)] = _epoch.ToArray();
+            _epoch.Clear();
+            return Task.FromResult<byte[]?>(BitConverter.GetBytes(checkpointId));
+        }
+
+        public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)
+        {
+            if (BitConverter.ToInt64(transaction) != checkpointId)
+            {
+                throw new InvalidOperationException($"transaction {BitConverter.ToInt64(transaction)} committed as {checkpointId}");
+            }
+
+            if (sink._prepared.TryGetValue((task, checkpointId), out var records))
+            {
+                sink._committed.TryAdd((task, checkpointId), records);
+            }
+            else if (!sink._committed.ContainsKey((task, checkpointId)))
+            {
+                throw new InvalidOperationException($"epoch {checkpointId} of task {task} was never prepared");
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}

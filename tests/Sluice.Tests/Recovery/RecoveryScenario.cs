@@ -1,0 +1,134 @@
+using Orleans.Configuration;
+using Sluice.Functions;
+using Sluice.Grains;
+using Sluice.Sinks;
+using Sluice.Sources;
+using Sluice.Storage;
+using Sluice.Tests.Infrastructure;
+using Sluice.Tests.Properties;
+using Sluice.Time;
+using Sluice.Windows;
+using Xunit.Abstractions;
+
+namespace Sluice.Tests.Recovery;
+
+/// <summary>What the recovery tests share: checkpointed clusters that detect dead silos fast, the windowed-sum pipeline, waits and the exact oracle check.</summary>
+internal static class RecoveryScenario
+{
+    public static Task<SluiceCluster> StartAsync(string root, int silos, Action<ISiloBuilder>? configure = null) =>
+        SluiceCluster.StartAsync(silos, silo =>
+        {
+            silo.Services.AddSluiceCheckpointStorage(o =>
+            {
+                o.Kind = CheckpointStoreKinds.FileSystem;
+                o.FileSystem.Root = root;
+            });
+            // Declare a killed silo dead within seconds (Orleans' defaults take much longer).
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+            });
+            configure?.Invoke(silo);
+        });
+
+    public static void Checkpointed(PipelineOptions o)
+    {
+        o.MaxParallelism = 8;
+        o.CheckpointInterval = TimeSpan.FromMilliseconds(200);
+        o.Restart.InitialBackoff = TimeSpan.FromMilliseconds(200);
+    }
+
+    public static Pipeline Define(string id, InMemorySource<Event> source, SinkDefinition<WindowResult> sink, Action<PipelineOptions>? options = null)
+    {
+        var pipeline = Pipeline.Create(id, o =>
+        {
+            Checkpointed(o);
+            options?.Invoke(o);
+        });
+        pipeline.From(source)
+            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)))
+            .KeyBy(e => e.Key)
+            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(100)))
+            .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, window, sum) => new WindowResult(key, window.Start, window.End, sum), "sums")
+            .SinkTo(sink);
+        return pipeline;
+    }
+
+    public static int Completed(IReadOnlyList<CheckpointInfo> history) => history.Count(c => c.State == CheckpointState.Completed);
+
+    public static async Task AppendUntilAsync(OutOfOrderInput input, Func<Task<bool>> done, string what)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            if (await done())
+            {
+                return;
+            }
+
+            input.Append(rounds: 1);
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{what} did not happen within 60 s");
+    }
+
+    public static Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        WaitForAsync(() => Task.FromResult(condition()), timeout, what);
+
+    public static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (!await condition())
+        {
+            if (cts.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{what} did not happen within {timeout}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    public static void AssertEqualsOracleExactly(Dictionary<(string Key, long Start, long End), long> expected, List<WindowResult> committed, ITestOutputHelper output)
+    {
+        var duplicates = committed.GroupBy(r => (r.Key, r.Start, r.End)).Where(g => g.Count() > 1).ToList();
+        var wrong = committed.Where(r => expected.GetValueOrDefault((r.Key, r.Start, r.End), -1) != r.Value).ToList();
+        var missing = expected.Keys.Except(committed.Select(r => (r.Key, r.Start, r.End))).ToList();
+        output.WriteLine($"{committed.Count} committed, {expected.Count} expected: {duplicates.Count} duplicated, {wrong.Count} wrong, {missing.Count} missing");
+        Assert.True(duplicates.Count == 0, $"{duplicates.Count} windows committed twice, e.g. {string.Join(", ", duplicates.Take(5).Select(g => g.Key))}");
+        Assert.True(wrong.Count == 0, $"{wrong.Count} results differ from the oracle, e.g. {string.Join(", ", wrong.Take(5))}");
+        Assert.True(missing.Count == 0, $"{missing.Count} windows never committed, e.g. {string.Join(", ", missing.Take(5))}");
+    }
+}
+
+/// <summary>Out-of-order events appended round by round to an in-memory source, remembered for the oracle.</summary>
+internal sealed class OutOfOrderInput(int partitions, int seed)
+{
+    private readonly Random _random = new(seed);
+    private readonly long[] _time = new long[partitions];
+    private readonly List<Event> _events = [];
+
+    public InMemorySource<Event> Source { get; } = new("in", partitions);
+
+    public void Append(int rounds)
+    {
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var p = 0; p < partitions; p++)
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    _time[p] += _random.Next(0, 6);
+                    var e = new Event($"k{_random.Next(10)}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
+                    _events.Add(e);
+                    Source.Add(p, e, e.Ts);
+                }
+            }
+        }
+    }
+
+    public Dictionary<(string Key, long Start, long End), long> Oracle() =>
+        WindowOracle.Tumbling(_events, 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value);
+}
