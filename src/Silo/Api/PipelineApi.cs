@@ -3,7 +3,7 @@ using Sluice.Pipelines;
 
 namespace Sluice.Silo.Api;
 
-/// <summary>The admin HTTP API: pipeline status.</summary>
+/// <summary>The admin HTTP API: pipeline status, checkpoint history, savepoints.</summary>
 internal static class PipelineApi
 {
     public static void MapPipelineApi(this IEndpointRouteBuilder app)
@@ -23,6 +23,30 @@ internal static class PipelineApi
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetHistoryAsync())
                 : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+
+        app.MapGet("/api/pipelines/{id}/savepoints", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+            registry.TryGet(id, out _)
+                ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetSavepointsAsync())
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+
+        // Triggers a savepoint; it completes asynchronously (poll GET .../savepoints).
+        app.MapPost("/api/pipelines/{id}/savepoints", async (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) =>
+        {
+            if (!registry.TryGet(id, out _))
+            {
+                return Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
+            }
+
+            try
+            {
+                await grains.GetGrain<ICheckpointCoordinatorGrain>(id).TriggerSavepointAsync(request.Name);
+                return Results.Accepted($"/api/pipelines/{id}/savepoints", new { pipeline = id, savepoint = request.Name });
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                return Results.BadRequest(new { error = ex.Message });
+            }
+        });
 
         app.MapGet("/api/pipelines/{id}", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
             registry.TryGet(id, out _)
@@ -45,6 +69,7 @@ internal sealed record PipelineView(
     long InvalidRecords,
     long DeadLetters,
     string? LastError,
+    RecoveryInfo? Recovery,
     IReadOnlyList<StageStatus> Stages,
     IReadOnlyList<SourcePartitionStatus> Sources)
 {
@@ -54,6 +79,9 @@ internal sealed record PipelineView(
         return new PipelineView(
             s.Id, s.State.ToString(), s.RecordsIn, s.RecordsOut, watermark,
             watermark is { } w ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
-            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.DeadLetters, s.LastError, s.Stages, s.Sources);
+            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.DeadLetters, s.LastError, s.Recovery, s.Stages, s.Sources);
     }
 }
+
+/// <summary>Body of POST /api/pipelines/{id}/savepoints.</summary>
+internal sealed record SavepointRequest(string Name);

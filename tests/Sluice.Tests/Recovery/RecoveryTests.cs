@@ -49,6 +49,30 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Past_the_restart_limit_the_pipeline_is_FAILED_with_the_last_failure_in_the_API()
+    {
+        var input = new OutOfOrderInput(Partitions, seed: 7);
+        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 2);
+        cluster.Register(RecoveryScenario.Define("limited", input.Source, new CollectingSink<WindowResult>("out"), o => o.Restart.MaxRestarts = 0));
+        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("limited");
+        await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 1, "a checkpoint");
+
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.SecondarySilos[0]);
+        var status = await cluster.WaitForStatusAsync("limited", s => s.State == PipelineState.Failed, TimeSpan.FromSeconds(60), "FAILED");
+        output.WriteLine(status.Recovery!.FailureReason);
+        Assert.StartsWith("0 restarts in a row", status.Recovery.FailureReason, StringComparison.Ordinal);
+        Assert.Equal(status.Recovery.FailureReason, status.LastError);
+    }
+
+    [Theory]
+    [InlineData(1, 500)]
+    [InlineData(2, 1_000)]
+    [InlineData(4, 4_000)]
+    [InlineData(20, 30_000)]
+    public void Restart_backoff_doubles_from_the_initial_delay_up_to_the_maximum(int restartInRow, int expectedMilliseconds) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMilliseconds), new RestartStrategyOptions().BackoffBefore(restartInRow));
+
+    [Fact]
     public async Task A_corrupted_snapshot_blob_is_detected_and_the_previous_checkpoint_is_restored()
     {
         var input = new OutOfOrderInput(Partitions, seed: 9);
