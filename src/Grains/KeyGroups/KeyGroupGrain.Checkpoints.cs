@@ -196,7 +196,14 @@ internal sealed partial class KeyGroupGrain
         }
         catch (Exception ex)
         {
+            // A transactional sink that could not stage its epoch has lost those records from memory; only a restart
+            // (replaying them from the checkpoint) gets them back. Window state failing to serialise is a task failure too.
             failure = $"snapshot failed: {ex.Message}";
+            if (attempt == _attempt)
+            {
+                _logger.LogError(ex, "{Task} could not snapshot checkpoint {Checkpoint}", _name, checkpoint);
+                await ReportFailureAsync($"snapshot of checkpoint {checkpoint} failed: {ex.Message}", RestoreFailure.None);
+            }
         }
 
         var reused = false;

@@ -71,6 +71,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             sender.Stop();
         }
 
+        (_task as IDisposable)?.Dispose();
         _attempt = attempt;
         _failedInAttempt = false;
         _lastUpload = null;
@@ -90,6 +91,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             sender.Stop();
         }
 
+        (_task as IDisposable)?.Dispose();
         if (!_finished && _task is { StateEntries: > 0 } && _plan.Options.CheckpointInterval is null)
         {
             // Without checkpoints, state lost here is lost: say so loudly. With them, the next activation restarts the pipeline.

@@ -4,7 +4,7 @@ using Azure.Storage.Blobs;
 namespace Sluice.Storage;
 
 /// <summary>The store kinds <see cref="CheckpointStorageOptions.Kind"/> accepts (case-insensitive).</summary>
-internal static class CheckpointStoreKinds
+public static class CheckpointStoreKinds
 {
     public const string FileSystem = "FileSystem";
     public const string AzureBlob = "AzureBlob";
@@ -17,7 +17,7 @@ internal static class CheckpointStoreKinds
 /// Where checkpoints are stored; bound from the <c>Checkpoints</c> configuration section:
 /// <c>Checkpoints:Kind</c> (FileSystem, AzureBlob or S3) and one sub-section per kind.
 /// </summary>
-internal sealed class CheckpointStorageOptions
+public sealed class CheckpointStorageOptions
 {
     public const string SectionName = "Checkpoints";
 
@@ -54,7 +54,7 @@ internal sealed class CheckpointStorageOptions
 }
 
 /// <summary>Checkpoints in a local (or mounted) folder.</summary>
-internal sealed class FileSystemCheckpointStoreOptions
+public sealed class FileSystemCheckpointStoreOptions
 {
     public const string DefaultRoot = "./data/checkpoints";
 
@@ -82,7 +82,7 @@ internal sealed class FileSystemCheckpointStoreOptions
 /// also Azurite) or with <see cref="AccountUri"/> and <c>DefaultAzureCredential</c> (managed identity, workload
 /// identity, environment, Azure CLI...).
 /// </summary>
-internal sealed partial class AzureBlobCheckpointStoreOptions
+public sealed partial class AzureBlobCheckpointStoreOptions
 {
     public string? ConnectionString { get; set; }
 
@@ -159,7 +159,7 @@ internal sealed partial class AzureBlobCheckpointStoreOptions
 }
 
 /// <summary>How <see cref="S3CheckpointStore"/> makes a commit create-once.</summary>
-internal enum S3CommitMode
+public enum S3CommitMode
 {
     /// <summary>
     /// Probe once whether the endpoint honours <c>If-None-Match: *</c> on PUT; use <see cref="Conditional"/> if it
@@ -178,7 +178,7 @@ internal enum S3CommitMode
 }
 
 /// <summary>Checkpoints in an S3 bucket (AWS or an S3-compatible endpoint such as MinIO or s3rver).</summary>
-internal sealed class S3CheckpointStoreOptions
+public sealed class S3CheckpointStoreOptions
 {
     public string? Bucket { get; set; }
 

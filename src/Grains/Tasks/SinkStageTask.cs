@@ -6,7 +6,7 @@ namespace Sluice.Tasks;
 
 /// <summary>A sink task: hands records to the user's sink writer, with watermarks, checkpoints and end of input.</summary>
 internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineId, int taskIndex, OperatorCounters counters, UserErrorReporter errors)
-    : IStageTask
+    : IStageTask, IDisposable
 {
     private readonly List<PendingTransaction> _pending = [];
     private long _watermark = long.MinValue;
@@ -105,6 +105,9 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
         _pending.Clear();
         _pending.AddRange(PendingTransactions.Read(snapshot));
     }
+
+    /// <summary>Releases the writer (a file sink's pooled buffers); what it had not staged is replayed after a restart.</summary>
+    public void Dispose() => (writer as IDisposable)?.Dispose();
 
     public void OnEndOfInput()
     {
