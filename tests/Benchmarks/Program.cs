@@ -2,10 +2,12 @@ using System.Globalization;
 using Sluice.Benchmarks;
 
 // Benchmarks print figures; they assert nothing.
-// Usage: dotnet run -c Release --project tests/Benchmarks [-- [demo|kafka] [--records N]]
-// No benchmark name runs both; --records N applies to whichever runs (defaults: demo 2,000,000, kafka 1,000,000).
+// Usage: dotnet run -c Release --project tests/Benchmarks [-- [demo|kafka|checkpoint] [--records N] [--keys N]]
+// No benchmark name runs all; --records N applies to demo and kafka (defaults: demo 2,000,000, kafka 1,000,000),
+// --keys N to checkpoint (default: 100,000 then 1,000,000 keys of window state).
 string? which = null;
 long? records = null;
+long? keys = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -13,11 +15,14 @@ for (var i = 0; i < args.Length; i++)
         case "--records" when i + 1 < args.Length:
             records = long.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "demo" or "kafka" when which is null:
+        case "--keys" when i + 1 < args.Length:
+            keys = long.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "demo" or "kafka" or "checkpoint" when which is null:
             which = args[i];
             break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [demo|kafka] [--records N]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [demo|kafka|checkpoint] [--records N] [--keys N]");
             return 2;
     }
 }
@@ -30,6 +35,11 @@ if (which is null or "demo")
 if (which is null or "kafka")
 {
     await KafkaPipelineBenchmark.RunAsync(records ?? 1_000_000);
+}
+
+if (which is null or "checkpoint")
+{
+    await CheckpointBenchmark.RunAsync(keys is { } k ? [k] : [100_000, 1_000_000]);
 }
 
 return 0;
