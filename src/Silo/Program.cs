@@ -2,11 +2,20 @@ using System.Text.Json.Serialization;
 using OpenTelemetry.Metrics;
 using Sluice.Hosting;
 using Sluice.Silo.Api;
+using Sluice.Silo.Cli;
 using Sluice.Silo.Demo;
 using Sluice.Silo.Hosting;
+using Sluice.Silo.Jobs;
 using Sluice.Sinks;
 using Sluice.Sources.Kafka;
 using Sluice.Storage;
+
+if (args is [SavepointCommand.Verb, ..])
+{
+    // `Sluice.Silo savepoint <pipeline> <name>`: a client of a running silo's admin API, not a silo.
+    Environment.ExitCode = await SavepointCommand.RunAsync(args[1..], Console.Out);
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 var host = builder.Configuration.GetSection("Sluice").Get<SluiceHostOptions>() ?? new SluiceHostOptions();
@@ -14,10 +23,25 @@ var demo = builder.Configuration.GetSection("Sluice:Demo").Get<DemoOptions>() ??
 
 builder.WebHost.UseUrls(host.ApiUrl);
 builder.UseOrleans(silo => silo
-    .UseLocalhostClustering(host.SiloPort, host.GatewayPort, serviceId: host.ServiceId, clusterId: host.ClusterId)
+    .UseSluiceClustering(host, builder.Configuration)
     .AddSluice());
 
-if (demo.Enabled)
+// The built-in job (Sluice:Job); every silo of a cluster must run the same one.
+var runDemo = false;
+if (string.Equals(host.Job.Trim(), "demo", StringComparison.OrdinalIgnoreCase))
+{
+    runDemo = demo.Enabled;
+}
+else if (string.Equals(host.Job.Trim(), WindowedCountsJob.Name, StringComparison.OrdinalIgnoreCase))
+{
+    WindowedCountsJob.Register(builder.Services, builder.Configuration);
+}
+else
+{
+    throw new InvalidOperationException($"Unknown Sluice:Job '{host.Job}'; use 'demo' or '{WindowedCountsJob.Name}'.");
+}
+
+if (runDemo)
 {
     builder.Services.AddSingleton(demo);
     var console = new ConsoleSink<TopUsers>("console", ClickPipeline.Format);

@@ -105,6 +105,11 @@ internal sealed partial class CheckpointCoordinatorGrain
             _restartsInRow = previous.RestartsInRow + 1;
             _failureDetectedAt = DateTimeOffset.UtcNow;
             _lastRestartReason = "the checkpoint coordinator was lost (its silo failed) and reactivated";
+            Diagnostics.SluiceInstruments.Restarts.Add(1);
+            if (FailedPastRestartLimit(_lastRestartReason))
+            {
+                return;
+            }
         }
 
         await BeginAttemptAsync(previous?.Attempt ?? 0, sameRun ? _lastRestartReason! : "pipeline started", broadcast: sameRun);
@@ -121,10 +126,8 @@ internal sealed partial class CheckpointCoordinatorGrain
         _restartsInRow++;
         _lastRestartReason = reason;
         _failureDetectedAt ??= DateTimeOffset.UtcNow;
-        var restart = _plan.Options.Restart;
-        if (_restartsInRow > restart.MaxRestarts)
+        if (FailedPastRestartLimit(reason))
         {
-            Fail($"{restart.MaxRestarts} restarts in a row without a completed checkpoint; last failure: {reason}");
             return;
         }
 
@@ -133,10 +136,22 @@ internal sealed partial class CheckpointCoordinatorGrain
             _ = FailAsync(p, $"aborted: the pipeline restarts ({reason})");
         }
 
-        var backoff = restart.BackoffBefore(_restartsInRow);
+        var backoff = _plan.Options.Restart.BackoffBefore(_restartsInRow);
         _restartAt = DateTimeOffset.UtcNow + backoff;
         Diagnostics.SluiceInstruments.Restarts.Add(1);
         LogRestartRequested(logger, _plan.Id, _attempt, (long)backoff.TotalMilliseconds, reason);
+    }
+
+    private bool FailedPastRestartLimit(string reason)
+    {
+        var limit = _plan.Options.Restart.MaxRestarts;
+        if (_restartsInRow <= limit)
+        {
+            return false;
+        }
+
+        Fail($"{limit} restarts in a row without a completed checkpoint; last failure: {reason}");
+        return true;
     }
 
     private async Task RestartNowAsync()

@@ -59,11 +59,11 @@ internal sealed partial class CheckpointCoordinatorGrain(
         return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
     }
 
-    public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position)
+    public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark)
     {
         if (_pending is { } p && p.Id == checkpointId && attempt == _attempt)
         {
-            p.Sources[(source, partition)] = position;
+            p.Sources[(source, partition)] = (position, watermark);
             return CompleteIfDoneAsync();
         }
 
@@ -136,7 +136,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
             _plan.Id,
             p.Id,
             DateTimeOffset.UtcNow,
-            p.Sources.OrderBy(s => s.Key).Select(s => new SourcePosition(s.Key.Source, s.Key.Partition, s.Value)).ToList(),
+            p.Sources.OrderBy(s => s.Key).Select(s => new SourcePosition(s.Key.Source, s.Key.Partition, s.Value.Position, s.Value.Watermark)).ToList(),
             p.Tasks.Values.OrderBy(t => t.Stage).ThenBy(t => t.Task).Select(t => new TaskState(t.Stage, t.Task, t.BlobPath, t.Bytes)).ToList());
         try
         {
@@ -211,14 +211,22 @@ internal sealed partial class CheckpointCoordinatorGrain(
         try
         {
             // Incremental checkpoints point at blobs of earlier ones: those stay while a kept checkpoint names them.
+            // The checkpoint the running attempt restored from stays too: tasks that activate later still load it.
             var referenced = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var id in _completed.Where(id => id >= oldestKept))
+            var keptMetadata = _completed.Where(id => id >= oldestKept).Select(id => CheckpointLayout.Metadata(_plan.Id, id)).ToList();
+            if (_restoreMetadata is { } restored)
             {
-                if (await catalog.GetAsync(CheckpointLayout.Metadata(_plan.Id, id)) is not { } kept)
+                keptMetadata.Add(restored);
+            }
+
+            foreach (var path in keptMetadata)
+            {
+                if (await catalog.GetAsync(path) is not { } kept)
                 {
                     return; // cannot tell what it references: delete nothing this time
                 }
 
+                referenced.Add(path);
                 referenced.UnionWith(kept.Tasks.Select(t => t.BlobPath).OfType<string>());
             }
 
@@ -230,7 +238,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
                 }
             }
 
-            _completed.RemoveAll(id => id < oldestKept);
+            _completed.RemoveAll(id => id < oldestKept && id != _restoreFrom);
         }
         catch (CheckpointStoreException ex)
         {
@@ -257,7 +265,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
 
         public int ExpectedTasks { get; } = expectedTasks;
 
-        public Dictionary<(int Source, int Partition), long> Sources { get; } = [];
+        public Dictionary<(int Source, int Partition), (long Position, long Watermark)> Sources { get; } = [];
 
         public Dictionary<(int Stage, int Task), TaskCheckpointAck> Tasks { get; } = [];
 

@@ -16,8 +16,11 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// <summary>A task failed in <paramref name="attempt"/>; the pipeline restarts (or, when the failure is fatal, is FAILED).</summary>
     Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure);
 
-    /// <summary>A source partition emitted the barrier; <paramref name="position"/> is where it resumes after a restore.</summary>
-    Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position);
+    /// <summary>
+    /// A source partition emitted the barrier; <paramref name="position"/> is where it resumes after a restore and
+    /// <paramref name="watermark"/> the watermark it had sent, which it resumes with.
+    /// </summary>
+    Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark);
 
     /// <summary>A task aligned its inputs, snapshotted and uploaded its state.</summary>
     Task AckTaskAsync(TaskCheckpointAck ack);
@@ -85,7 +88,12 @@ internal sealed record CheckpointMetadata(
     IReadOnlyList<SourcePosition> Sources,
     IReadOnlyList<TaskState> Tasks);
 
-internal sealed record SourcePosition(int Source, int Partition, long Position);
+/// <summary>
+/// Where a source partition resumes, and its watermark at the barrier. The watermark is restored with the position:
+/// a partition that reads nothing more after a restore (its input is all read) would otherwise hold every window
+/// downstream back, and the replay decides lateness exactly as the original run did. Null in metadata of older builds.
+/// </summary>
+internal sealed record SourcePosition(int Source, int Partition, long Position, long? Watermark = null);
 
 internal sealed record TaskState(int Stage, int Task, string? BlobPath, long Bytes);
 

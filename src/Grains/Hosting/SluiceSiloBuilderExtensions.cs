@@ -15,7 +15,7 @@ internal static class SluiceSiloBuilderExtensions
     {
         builder.Services.AddSingleton<PipelineRegistry>();
         builder.Services.AddSingleton<Checkpointing.CheckpointCatalog>();
-        builder.Services.AddHostedService<PipelineStartup>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PipelineStartup>();
         var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName);
         if (configureSources is not null)
         {
@@ -45,18 +45,22 @@ internal static class SluiceSiloBuilderExtensions
 /// <summary>A pipeline registered through DI, built when the silo starts.</summary>
 internal sealed record PipelineDefinition(Func<IServiceProvider, Pipeline> Create);
 
-/// <summary>Registers DI-defined pipelines at start, so an invalid definition stops the silo with its message.</summary>
-internal sealed class PipelineStartup(PipelineRegistry registry, IEnumerable<PipelineDefinition> definitions, IServiceProvider services) : IHostedService
+/// <summary>
+/// Registers DI-defined pipelines while the silo initialises, before it joins the cluster: a silo that joins a
+/// running cluster can be handed key groups and source queues at once, and must know their pipelines by then.
+/// An invalid definition stops the silo with its message.
+/// </summary>
+internal sealed class PipelineStartup(PipelineRegistry registry, IEnumerable<PipelineDefinition> definitions, IServiceProvider services)
+    : ILifecycleParticipant<ISiloLifecycle>
 {
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        foreach (var definition in definitions)
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PipelineStartup), ServiceLifecycleStage.RuntimeInitialize, _ =>
         {
-            registry.Register(definition.Create(services));
-        }
+            foreach (var definition in definitions)
+            {
+                registry.Register(definition.Create(services));
+            }
 
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+            return Task.CompletedTask;
+        });
 }

@@ -32,6 +32,12 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>Continues reading at a checkpointed position.</summary>
     void Seek(long position);
 
+    /// <summary>The watermark this partition has reached (sent with its barriers).</summary>
+    long Watermark { get; }
+
+    /// <summary>Continues from the watermark recorded with the checkpointed position.</summary>
+    void RestoreWatermark(long watermark);
+
     /// <summary>Position before which everything this partition read has been delivered to its consumers (-1: unknown).</summary>
     long DeliveredPosition { get; }
 
@@ -130,6 +136,10 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
         seekable.Seek(position);
     }
+
+    public long Watermark => _context.Watermark.Current;
+
+    public void RestoreWatermark(long watermark) => _context.Watermark.EmitWatermark(watermark);
 
     public void Poll(long now, List<IBatchContainer> output)
     {

@@ -24,6 +24,7 @@ internal sealed class SourceQueueReceiver(
     private long _lastCheckpointPollAt;
     private readonly List<ISourcePartitionTask> _tasks = [];
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
+    private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _joinedAt = [];
     private int _seenVersion = -1;
     private long _token;
     private int _next;
@@ -79,7 +80,7 @@ internal sealed class SourceQueueReceiver(
                 {
                     var position = task.InjectBarrier(directive.PendingCheckpoint, output);
                     var (source, partition) = task.Identity;
-                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position);
+                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark);
                 }
             }
 
@@ -146,6 +147,7 @@ internal sealed class SourceQueueReceiver(
 
         _tasks.Clear();
         _known.Clear();
+        _joinedAt.Clear();
         _seenVersion = -1;
     }
 
@@ -207,21 +209,40 @@ internal sealed class SourceQueueReceiver(
     /// </summary>
     private async Task<ISourcePartitionTask?> OpenInAttemptAsync(PipelinePlan plan, SourcePlan source, int partition)
     {
+        AttemptDirective directive;
+        var key = (plan.Id, source.Index, partition);
         try
         {
-            var directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source.Index, partition), activation: true);
+            // Only the first opening on this receiver is an activation; retries after a failed seek are not.
+            directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source.Index, partition), activation: _joinedAt.TryAdd(key, 0));
             lock (_directives)
             {
                 _directives[plan.Id] = directive;
             }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not join partition {Partition} of {Source} ({Pipeline}) to the current attempt; retrying", partition, source.Name, plan.Id);
+            return null;
+        }
 
-            var task = Open(plan, source, partition, directive.Attempt);
+        var task = Open(plan, source, partition, directive.Attempt);
+        try
+        {
             await SeekToCheckpointAsync(task, directive);
             return task;
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "Could not open partition {Partition} of {Source} ({Pipeline}) in the current attempt; retrying", partition, source.Name, plan.Id);
+            task.Dispose();
+            if (_joinedAt[key] != directive.Attempt)
+            {
+                // Once per attempt: the coordinator restarts from a checkpoint that can be read.
+                _joinedAt[key] = directive.Attempt;
+                logger.LogError(ex, "Partition {Partition} of {Source} ({Pipeline}) cannot resume attempt {Attempt}", partition, source.Name, plan.Id, directive.Attempt);
+                await ReportFailureAsync(plan, directive.Attempt, source.Index, partition, ex.Message);
+            }
+
             return null;
         }
     }
@@ -261,9 +282,17 @@ internal sealed class SourceQueueReceiver(
         var (source, partition) = task.Identity;
         var checkpoint = await catalog.GetAsync(metadata)
             ?? throw new InvalidOperationException($"{metadata} of '{task.Plan.Id}' is missing or unreadable");
-        if (checkpoint.Sources.FirstOrDefault(s => s.Source == source && s.Partition == partition) is { Position: >= 0 } position)
+        if (checkpoint.Sources.FirstOrDefault(s => s.Source == source && s.Partition == partition) is { } recorded)
         {
-            task.Seek(position.Position);
+            if (recorded.Position >= 0)
+            {
+                task.Seek(recorded.Position);
+            }
+
+            if (recorded.Watermark is { } watermark)
+            {
+                task.RestoreWatermark(watermark);
+            }
         }
     }
 
@@ -320,11 +349,11 @@ internal sealed class SourceQueueReceiver(
         }
     }
 
-    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position)
+    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position, long watermark)
     {
         try
         {
-            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position);
+            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position, watermark);
         }
         catch (Exception ex)
         {

@@ -8,7 +8,7 @@ internal static class PipelineApi
 {
     public static void MapPipelineApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/pipelines", async (PipelineRegistry registry, IGrainFactory grains) =>
+        app.MapGet("/api/pipelines", (PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             var result = new List<PipelineView>();
             foreach (var plan in registry.Plans.OrderBy(p => p.Id, StringComparer.Ordinal))
@@ -17,20 +17,20 @@ internal static class PipelineApi
             }
 
             return Results.Ok(result);
-        });
+        }));
 
-        app.MapGet("/api/pipelines/{id}/checkpoints", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+        app.MapGet("/api/pipelines/{id}/checkpoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetHistoryAsync())
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
 
-        app.MapGet("/api/pipelines/{id}/savepoints", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+        app.MapGet("/api/pipelines/{id}/savepoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetSavepointsAsync())
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
 
         // Triggers a savepoint; it completes asynchronously (poll GET .../savepoints).
-        app.MapPost("/api/pipelines/{id}/savepoints", async (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) =>
+        app.MapPost("/api/pipelines/{id}/savepoints", (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             if (!registry.TryGet(id, out _))
             {
@@ -46,12 +46,25 @@ internal static class PipelineApi
             {
                 return Results.BadRequest(new { error = ex.Message });
             }
-        });
+        }));
 
-        app.MapGet("/api/pipelines/{id}", async (string id, PipelineRegistry registry, IGrainFactory grains) =>
+        app.MapGet("/api/pipelines/{id}", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }));
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
+    }
+
+    /// <summary>While a silo is down (until it is declared dead), grains on it cannot answer: say so with 503, not 500.</summary>
+    private static async Task<IResult> Unavailable503(Func<Task<IResult>> handler)
+    {
+        try
+        {
+            return await handler();
+        }
+        catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Part of the cluster is unavailable; retry shortly");
+        }
     }
 }
 

@@ -68,7 +68,7 @@ internal static class SavepointCommand
                 if (savepoints.FirstOrDefault(s => s.Name == name && s.State != CheckpointState.InProgress) is { } done)
                 {
                     await output.WriteLineAsync(done.State == CheckpointState.Completed
-                        ? $"savepoint '{name}' of '{pipeline}' completed: checkpoint {done.CheckpointId}, {done.Bytes} bytes; start a run from it with PipelineOptions.StartFromSavepoint = \"{name}\""
+                        ? $"savepoint '{name}' of '{pipeline}' completed: checkpoint {done.CheckpointId}, {done.Bytes} bytes; start a run from it with PipelineOptions.StartFromSavepoint = \"{name}\" (built-in job: Jobs:WindowedCounts:StartFromSavepoint)"
                         : $"savepoint '{name}' of '{pipeline}' failed: {done.Failure}");
                     return done.State == CheckpointState.Completed ? 0 : 1;
                 }

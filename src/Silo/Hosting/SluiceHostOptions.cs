@@ -16,4 +16,7 @@ internal sealed class SluiceHostOptions
     public int SiloPort { get; set; } = 11111;
 
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The built-in job this silo runs: "demo" (default) or "windowed-counts" (section Jobs:WindowedCounts).</summary>
+    public string Job { get; set; } = "demo";
 }

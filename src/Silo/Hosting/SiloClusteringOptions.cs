@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Azure.Data.Tables;
+
+namespace Sluice.Silo.Hosting;
+
+/// <summary>The membership providers the silo can use (<c>Sluice:Clustering:Kind</c>, case-insensitive).</summary>
+internal static class ClusteringKinds
+{
+    /// <summary>One silo, or several on one machine that point at the first as primary (Orleans' development clustering).</summary>
+    public const string Localhost = "Localhost";
+
+    /// <summary>Orleans' Azure Table membership (Azure Storage or Azurite): silos in separate processes or machines.</summary>
+    public const string AzureTable = "AzureTable";
+
+    public static readonly IReadOnlyList<string> All = [Localhost, AzureTable];
+}
+
+/// <summary>
+/// How the silo finds the other members of its cluster (section <c>Sluice:Clustering</c>). Ports, cluster id and
+/// service id come from <see cref="SluiceHostOptions"/>; this section picks the membership provider.
+/// </summary>
+internal sealed partial class SiloClusteringOptions
+{
+    public const string SectionName = "Sluice:Clustering";
+
+    /// <summary>
+    /// Failure detection, bound onto Orleans' <c>ClusterMembershipOptions</c>: e.g. <c>ProbeTimeout</c> 00:00:02 and
+    /// <c>NumMissedProbesLimit</c> 2 declare a SIGKILLed silo dead within a few seconds instead of Orleans' default ~30 s.
+    /// </summary>
+    public const string MembershipSectionName = SectionName + ":Membership";
+
+    /// <summary><see cref="ClusteringKinds.Localhost"/> (default) or <see cref="ClusteringKinds.AzureTable"/>.</summary>
+    public string Kind { get; set; } = ClusteringKinds.Localhost;
+
+    /// <summary>Storage connection string of the membership table (AzureTable); Azurite's works.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Membership table name (AzureTable); created if missing. Orleans' default when empty.</summary>
+    public string? TableName { get; set; }
+
+    /// <summary>
+    /// Address the silo advertises to the others (AzureTable). Loopback by default: the multi-process cluster this
+    /// serves runs on one machine; set a routable address when the silos run on several.
+    /// </summary>
+    public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The configured kind in its canonical spelling, or null if <see cref="Kind"/> names none.</summary>
+    public string? ResolvedKind =>
+        string.IsNullOrWhiteSpace(Kind)
+            ? ClusteringKinds.Localhost
+            : ClusteringKinds.All.FirstOrDefault(k => string.Equals(k, Kind.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Problems with the settings, each naming the setting by its configuration path; empty when usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        switch (ResolvedKind)
+        {
+            case null:
+                errors.Add($"{SectionName}:Kind '{Kind}' is not a clustering kind; use one of {string.Join(", ", ClusteringKinds.All)}.");
+                break;
+            case ClusteringKinds.AzureTable:
+                ValidateAzureTable(errors);
+                break;
+        }
+
+        return errors;
+    }
+
+    private void ValidateAzureTable(List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add($"{SectionName}:ConnectionString is empty; AzureTable clustering needs the storage connection string of the membership table "
+                + "(for Azurite: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=...;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;).");
+        }
+        else
+        {
+            try
+            {
+                _ = new TableServiceClient(ConnectionString);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+            {
+                errors.Add($"{SectionName}:ConnectionString is not a valid storage connection string ({e.Message}).");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(TableName) && !AzureTableName().IsMatch(TableName))
+        {
+            errors.Add($"{SectionName}:TableName '{TableName}' is not a valid table name (3-63 letters and digits, starting with a letter).");
+        }
+
+        if (!IPAddress.TryParse(AdvertisedIPAddress, out _))
+        {
+            errors.Add($"{SectionName}:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address.");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9]{2,62}$")]
+    private static partial Regex AzureTableName();
+}
