@@ -5,6 +5,7 @@ using Sluice.Checkpointing;
 using Microsoft.Extensions.DependencyInjection;
 using Sluice.Storage;
 using Sluice.Tests.Infrastructure;
+using Sluice.Tests.Properties;
 using Sluice.Tests.Storage;
 using Xunit.Abstractions;
 
@@ -114,7 +115,7 @@ public sealed class RemoteStoreRestoreTests(AzuriteFixture azurite, S3rverFixtur
             $"restored from checkpoint {run.SecondRecovery.RestoredFrom}, but checkpoint {run.LastCompletedSeenOnFirst} had completed");
         Assert.NotNull(run.Restored);
         var restored = run.Restored!;
-        Assert.Equal(OutOfOrderEventFeed.Partitions, restored.Sources.Count);
+        Assert.Equal(OutOfOrderEventFeed.DefaultPartitions, restored.Sources.Count);
 
         // It read each partition from the recorded position on, not from the start.
         foreach (var position in restored.Sources)

@@ -149,7 +149,7 @@ public sealed class StoreOutageTests(AzuriteFixture azurite, ITestOutputHelper o
             Assert.NotNull(metadata);
             Assert.Equal(id, metadata!.CheckpointId);
             Assert.Equal(PipelineId, metadata.Pipeline);
-            Assert.Equal(OutOfOrderEventFeed.Partitions, metadata.Sources.Count);
+            Assert.Equal(OutOfOrderEventFeed.DefaultPartitions, metadata.Sources.Count);
             Assert.Equal(8 + 1, metadata.Tasks.Count); // 8 key groups and the sink task
             foreach (var task in metadata.Tasks.Where(t => t.BlobPath is not null))
             {

@@ -16,46 +16,6 @@ using Xunit.Abstractions;
 namespace Sluice.Tests.Checkpointing;
 
 /// <summary>
-/// Out-of-order keyed events appended round by round to a three-partition in-memory source, and remembered per
-/// partition (in read order) so the oracle and the checkpoint cut can be recomputed.
-/// </summary>
-internal sealed class OutOfOrderEventFeed(int seed)
-{
-    public const int Partitions = 3;
-    private const int PerPartitionAndRound = 20;
-    private readonly Random _random = new(seed);
-    private readonly long[] _time = new long[Partitions];
-    private readonly List<Event>[] _byPartition = Enumerable.Range(0, Partitions).Select(_ => new List<Event>()).ToArray();
-
-    public InMemorySource<Event> Source { get; } = new("in", Partitions);
-
-    public IEnumerable<Event> All => _byPartition.SelectMany(p => p);
-
-    public int Count => _byPartition.Sum(p => p.Count);
-
-    /// <summary>The events of <paramref name="partition"/> in the order the source hands them out (index = read position).</summary>
-    public IReadOnlyList<Event> Partition(int partition) => _byPartition[partition];
-
-    /// <summary>Appends <paramref name="rounds"/> rounds: per partition, 20 events up to 39 ms behind that partition's clock.</summary>
-    public void Append(int rounds)
-    {
-        for (var round = 0; round < rounds; round++)
-        {
-            for (var p = 0; p < Partitions; p++)
-            {
-                for (var i = 0; i < PerPartitionAndRound; i++)
-                {
-                    _time[p] += _random.Next(0, 6);
-                    var e = new Event($"k{_random.Next(10)}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
-                    _byPartition[p].Add(e);
-                    Source.Add(p, e, e.Ts);
-                }
-            }
-        }
-    }
-}
-
-/// <summary>
 /// The restore scenario shared by the restore tests: a keyed 100 ms tumbling-window sum over <see cref="OutOfOrderEventFeed"/>
 /// checkpoints on a first cluster, which then goes away with its in-memory state; a second cluster with the same
 /// store resumes from the newest complete checkpoint and runs the input to its end.
@@ -126,7 +86,7 @@ internal static class WindowSumsRestoreScenario
 
         // Sources report about once a second: wait for the report that shows every partition at its end.
         var status = await second.WaitForStatusAsync(
-            pipelineId, s => s.Sources.Count == OutOfOrderEventFeed.Partitions && s.Sources.All(p => p.Ended), TimeSpan.FromSeconds(30), "every source partition ended");
+            pipelineId, s => s.Sources.Count == OutOfOrderEventFeed.DefaultPartitions && s.Sources.All(p => p.Ended), TimeSpan.FromSeconds(30), "every source partition ended");
         var recovery = await second.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(pipelineId).GetRecoveryAsync();
         CheckpointMetadata? restored = null;
         if (recovery.RestoredFrom > 0)

@@ -14,7 +14,7 @@ public sealed class IncrementalCheckpointTests(ITestOutputHelper output) : IDisp
     [Fact]
     public async Task Unchanged_key_groups_reference_earlier_blobs_that_retention_keeps_and_a_restore_reads()
     {
-        var input = new OutOfOrderInput(partitions: 2, seed: 23);
+        var input = new OutOfOrderEventFeed(seed: 23, partitions: 2);
         var first = new CollectingSink<WindowResult>("first");
         await using (var cluster = await RecoveryScenario.StartAsync(_root, silos: 1))
         {

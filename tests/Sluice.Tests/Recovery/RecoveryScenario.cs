@@ -58,7 +58,7 @@ internal static class RecoveryScenario
 
     public static int Completed(IReadOnlyList<CheckpointInfo> history) => history.Count(c => c.State == CheckpointState.Completed);
 
-    public static async Task AppendUntilAsync(OutOfOrderInput input, Func<Task<bool>> done, string what)
+    public static async Task AppendUntilAsync(OutOfOrderEventFeed input, Func<Task<bool>> done, string what)
     {
         for (var i = 0; i < 600; i++)
         {
@@ -108,34 +108,4 @@ internal static class RecoveryScenario
         var missing = expected.Keys.Except(allResults.Select(r => (r.Key, r.Start, r.End))).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} windows never emitted, e.g. {string.Join(", ", missing.Take(5))}");
     }
-}
-
-/// <summary>Out-of-order events appended round by round to an in-memory source, remembered for the oracle.</summary>
-internal sealed class OutOfOrderInput(int partitions, int seed)
-{
-    private readonly Random _random = new(seed);
-    private readonly long[] _time = new long[partitions];
-    private readonly List<Event> _events = [];
-
-    public InMemorySource<Event> Source { get; } = new("in", partitions);
-
-    public void Append(int rounds)
-    {
-        for (var round = 0; round < rounds; round++)
-        {
-            for (var p = 0; p < partitions; p++)
-            {
-                for (var i = 0; i < 20; i++)
-                {
-                    _time[p] += _random.Next(0, 6);
-                    var e = new Event($"k{_random.Next(10)}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
-                    _events.Add(e);
-                    Source.Add(p, e, e.Ts);
-                }
-            }
-        }
-    }
-
-    public Dictionary<(string Key, long Start, long End), long> Oracle() =>
-        WindowOracle.Tumbling(_events, 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value);
 }

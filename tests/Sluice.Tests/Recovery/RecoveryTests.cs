@@ -24,7 +24,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_killed_silo_restarts_the_pipeline_and_the_committed_output_equals_the_oracle_exactly()
     {
-        var input = new OutOfOrderInput(Partitions, seed: 5);
+        var input = new OutOfOrderEventFeed(seed: 5, partitions: Partitions);
         var sink = new CommittingSink<WindowResult>("committed", parallelism: 2);
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 3);
         cluster.Register(RecoveryScenario.Define("killed", input.Source, sink));
@@ -51,7 +51,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Past_the_restart_limit_the_pipeline_is_FAILED_with_the_last_failure_in_the_API()
     {
-        var input = new OutOfOrderInput(Partitions, seed: 7);
+        var input = new OutOfOrderEventFeed(seed: 7, partitions: Partitions);
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 2);
         cluster.Register(RecoveryScenario.Define("limited", input.Source, new CollectingSink<WindowResult>("out"), o => o.Restart.MaxRestarts = 0));
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("limited");
@@ -75,7 +75,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_corrupted_snapshot_blob_is_detected_and_the_previous_checkpoint_is_restored()
     {
-        var input = new OutOfOrderInput(Partitions, seed: 9);
+        var input = new OutOfOrderEventFeed(seed: 9, partitions: Partitions);
         var first = new CollectingSink<WindowResult>("first");
         long newest;
         await using (var cluster = await RecoveryScenario.StartAsync(_root, silos: 1))
@@ -122,7 +122,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task State_of_another_schema_is_refused_and_the_pipeline_is_FAILED_with_the_reason()
     {
-        var input = new OutOfOrderInput(Partitions, seed: 13);
+        var input = new OutOfOrderEventFeed(seed: 13, partitions: Partitions);
         await using (var cluster = await RecoveryScenario.StartAsync(_root, silos: 1))
         {
             cluster.Register(RecoveryScenario.Define("schema", input.Source, new CollectingSink<WindowResult>("sums")));

@@ -13,7 +13,7 @@ public sealed class SavepointTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_savepoint_outlives_retention_and_a_new_run_starts_from_it_with_results_equal_to_the_oracle()
     {
-        var input = new OutOfOrderInput(partitions: 3, seed: 17);
+        var input = new OutOfOrderEventFeed(seed: 17, partitions: 3);
         var first = new CollectingSink<WindowResult>("first");
         SavepointInfo savepoint;
         await using (var cluster = await RecoveryScenario.StartAsync(_root, silos: 1))
@@ -58,7 +58,7 @@ public sealed class SavepointTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Starting_from_a_savepoint_that_does_not_exist_is_FAILED_naming_it()
     {
-        var input = new OutOfOrderInput(partitions: 2, seed: 3);
+        var input = new OutOfOrderEventFeed(seed: 3, partitions: 2);
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 1);
         cluster.Register(RecoveryScenario.Define("unsaved", input.Source, new CollectingSink<WindowResult>("out"), o => o.StartFromSavepoint = "nowhere"));
         input.Append(rounds: 2);

@@ -26,7 +26,7 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public async Task Window_sums_committed_while_records_flow_equal_the_oracle_and_none_is_committed_twice()
     {
-        var input = new Input(seed: 17);
+        var input = new OutOfOrderEventFeed(seed: 17, partitions: Partitions);
         var options = SinkOptions();
         using var reader = new FileSinkReader<WindowResult>(options, Format);
         await using var cluster = await SluiceCluster.StartWithCheckpointsAsync(1, Path.Combine(_root, "checkpoints"));
@@ -44,11 +44,11 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
         }
 
         var committed = await reader.ReadAllAsync();
-        output.WriteLine($"{Completed(await coordinator.GetHistoryAsync())} checkpoints completed, {parts.Count} parts, {committed.Count} committed results, {input.Events.Count} events");
+        output.WriteLine($"{Completed(await coordinator.GetHistoryAsync())} checkpoints completed, {parts.Count} parts, {committed.Count} committed results, {input.Count} events");
         output.WriteLine(SluiceCluster.Describe(await cluster.StatusAsync("files-running")));
 
         Assert.True(parts.Count >= 3, $"at least 3 parts should be committed within 60 s, found {parts.Count}");
-        var expected = Oracle(input.Events);
+        var expected = Oracle(input.All);
         var wrong = committed.Where(r => expected.GetValueOrDefault((r.Key, r.Start, r.End), -1) != r.Value).ToList();
         Assert.True(wrong.Count == 0, $"{wrong.Count} committed results differ from the oracle, e.g. {string.Join(", ", wrong.Take(5))}");
         var duplicates = committed.GroupBy(r => (r.Key, r.Start, r.End)).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
@@ -58,7 +58,7 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public async Task After_the_input_ends_the_next_checkpoint_commits_the_rest_and_the_files_equal_the_oracle_exactly()
     {
-        var input = new Input(seed: 23);
+        var input = new OutOfOrderEventFeed(seed: 23, partitions: Partitions);
         var options = SinkOptions();
         using var reader = new FileSinkReader<WindowResult>(options, Format);
         await using var cluster = await SluiceCluster.StartWithCheckpointsAsync(1, Path.Combine(_root, "checkpoints"));
@@ -72,14 +72,8 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
 
         input.Append(rounds: 5);
         input.Source.CompleteAll();
-        var expected = Oracle(input.Events);
-        var committed = await reader.ReadAllAsync();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (committed.Count < expected.Count && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-            committed = await reader.ReadAllAsync();
-        }
+        var expected = Oracle(input.All);
+        var committed = await WaitForCommittedAsync(reader, expected.Count);
 
         output.WriteLine($"{Completed(await coordinator.GetHistoryAsync())} checkpoints completed, {committed.Count} of {expected.Count} results committed");
         output.WriteLine(SluiceCluster.Describe(await cluster.StatusAsync("files-ended")));
@@ -98,7 +92,7 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public async Task A_cluster_resuming_from_the_last_checkpoint_commits_every_window_exactly_once()
     {
-        var input = new Input(seed: 29);
+        var input = new OutOfOrderEventFeed(seed: 29, partitions: Partitions);
         var options = SinkOptions();
         using var reader = new FileSinkReader<WindowResult>(options, Format);
         var checkpoints = Path.Combine(_root, "checkpoints");
@@ -124,14 +118,8 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
             second.Register(Define("files-resumed", input.Source, options));
             input.Append(rounds: 5);
             input.Source.CompleteAll();
-            var expected = Oracle(input.Events);
-            var committed = await reader.ReadAllAsync();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (committed.Count < expected.Count && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-                committed = await reader.ReadAllAsync();
-            }
+            var expected = Oracle(input.All);
+            var committed = await WaitForCommittedAsync(reader, expected.Count);
 
             output.WriteLine($"second cluster: {committed.Count} of {expected.Count} results committed in {(await reader.ListPartsAsync()).Count} parts");
             WindowOracle.AssertSameMultiset(
@@ -150,6 +138,20 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>Reads the committed output until it holds <paramref name="count"/> results (the last epoch commits with the next checkpoint) or 30 s pass.</summary>
+    private static async Task<List<WindowResult>> WaitForCommittedAsync(FileSinkReader<WindowResult> reader, int count)
+    {
+        var committed = await reader.ReadAllAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (committed.Count < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            committed = await reader.ReadAllAsync();
+        }
+
+        return committed;
     }
 
     private static int Completed(IReadOnlyList<CheckpointInfo> history) => history.Count(c => c.State == CheckpointState.Completed);
@@ -177,37 +179,5 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
             .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, window, sum) => new WindowResult(key, window.Start, window.End, sum), "sums")
             .ToFiles("sums", Format, options, parallelism: 2);
         return pipeline;
-    }
-
-    /// <summary>
-    /// Seeded input appended per partition with event times that only move forward per partition and arrive at
-    /// most 39 ms out of order, within the 40 ms bound: no record is late, so every window the oracle computes is
-    /// the one the engine fires.
-    /// </summary>
-    private sealed class Input(int seed)
-    {
-        private readonly Random _random = new(seed);
-        private readonly long[] _time = new long[Partitions];
-
-        public InMemorySource<Event> Source { get; } = new("in", Partitions);
-
-        public List<Event> Events { get; } = [];
-
-        public void Append(int rounds)
-        {
-            for (var round = 0; round < rounds; round++)
-            {
-                for (var p = 0; p < Partitions; p++)
-                {
-                    for (var i = 0; i < 20; i++)
-                    {
-                        _time[p] += _random.Next(0, 6);
-                        var e = new Event($"k{_random.Next(10)}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
-                        Events.Add(e);
-                        Source.Add(p, e, e.Ts);
-                    }
-                }
-            }
-        }
     }
 }
