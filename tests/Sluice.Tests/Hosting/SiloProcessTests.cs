@@ -9,9 +9,10 @@ namespace Sluice.Tests.Hosting;
 public sealed class SiloProcessTests
 {
     [Fact]
-    public async Task Main_job_serves_pipelines_and_records_in_grows()
+    public async Task Main_job_serves_pipelines_records_in_grows_and_the_savepoint_verb_takes_one()
     {
         var apiPort = FreePort();
+        var checkpoints = Directory.CreateTempSubdirectory("sluice-silo-checkpoints-").FullName;
         var silo = Path.Combine(AppContext.BaseDirectory, "Sluice.Silo.dll");
         var start = new ProcessStartInfo("dotnet", $"\"{silo}\"")
         {
@@ -23,6 +24,7 @@ public sealed class SiloProcessTests
         start.Environment["Sluice__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Sluice__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Sluice__ClusterId"] = $"test-{Guid.NewGuid():N}";
+        start.Environment["Checkpoints__FileSystem__Root"] = checkpoints;
 
         using var process = Process.Start(start)!;
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -42,12 +44,31 @@ public sealed class SiloProcessTests
             Assert.True(
                 second.GetProperty("recordsIn").GetInt64() > first.GetProperty("recordsIn").GetInt64(),
                 $"recordsIn did not grow: {first} then {second}");
+
+            // The CLI verb of the same executable asks the running silo for a savepoint and waits for it.
+            var (exitCode, said) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort} --timeout 60");
+            Assert.True(exitCode == 0, $"savepoint verb exited with {exitCode}: {said}");
+            Assert.Contains("completed", said, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(checkpoints, "clicks", "savepoints", "before-upgrade", "_metadata")), said);
+            var (again, refused) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort}");
+            Assert.True(again == 1 && refused.Contains("already has a savepoint", StringComparison.Ordinal), refused);
         }
         finally
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            Directory.Delete(checkpoints, recursive: true);
         }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string silo, string arguments)
+    {
+        var start = new ProcessStartInfo("dotnet", $"\"{silo}\" {arguments}") { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var cli = Process.Start(start)!;
+        var stdout = cli.StandardOutput.ReadToEndAsync();
+        var stderr = cli.StandardError.ReadToEndAsync();
+        await cli.WaitForExitAsync();
+        return (cli.ExitCode, await stdout + await stderr);
     }
 
     private static async Task<JsonElement> ReadClicksAsync(HttpClient http, TimeSpan timeout, IEnumerable<string> output)
