@@ -136,6 +136,19 @@ internal sealed partial class KeyGroupGrain
         }
     }
 
+    /// <summary>
+    /// A sender gave a channel up after its retries, dropping what it had queued: without checkpoints that is reported
+    /// (at most once is all that is left); with them the task fails and the pipeline restarts, replaying what was dropped.
+    /// </summary>
+    private void OnChannelFailed(string reason)
+    {
+        _errors.Report(new InvalidOperationException(reason), "sending downstream");
+        if (_plan.Options.CheckpointInterval is not null)
+        {
+            _ = ReportFailureAsync(reason, RestoreFailure.None);
+        }
+    }
+
     /// <summary>Unexpected failures of the engine while handling a message fail the task: the pipeline restarts.</summary>
     private Task Guard(Task handling)
     {

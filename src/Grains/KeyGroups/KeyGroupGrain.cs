@@ -324,7 +324,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             var senderChannel = InputOf(target).ChannelOffset + TaskIndex;
             var sender = new ExchangeSender(
                 grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target), buffers, grain._logger, Clock,
-                reason => Errors.Report(new InvalidOperationException(reason), "sending downstream"), Attempt);
+                grain.OnChannelFailed, Attempt);
             Senders.Add(sender);
             Outputs.Add(sender);
             return sender;
