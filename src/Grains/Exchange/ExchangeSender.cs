@@ -112,6 +112,58 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         }
     }
 
+    /// <summary>
+    /// Sends what is buffered and hands back every batch not yet acknowledged, with the sequence numbers, for the
+    /// activation the owning key group migrates to; this sender stops.
+    /// </summary>
+    public ExchangeSenderState Export()
+    {
+        _stopped = true; // queue the buffered records without sending: the new activation sends them
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            if (_buffers[i].Count > 0)
+            {
+                Send(i, ChannelFlags.None);
+            }
+        }
+
+        return new ExchangeSenderState
+        {
+            NextSequence = Array.ConvertAll(_channels, c => c.NextSequence),
+            Pending = Array.ConvertAll(_channels, c => new List<ChannelBatch>(c.Pending)),
+            SentWatermark = Array.ConvertAll(_channels, c => c.SentWatermark),
+            SentIdle = Array.ConvertAll(_channels, c => c.SentIdle),
+            Watermark = _watermark,
+            Idle = _idle,
+            Ended = _ended,
+        };
+    }
+
+    /// <summary>Continues a migrated sender: same sequence numbers, and its unacknowledged batches are sent again.</summary>
+    public void Import(ExchangeSenderState state)
+    {
+        _watermark = state.Watermark;
+        _idle = state.Idle;
+        _ended = state.Ended;
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            var channel = _channels[i];
+            channel.NextSequence = state.NextSequence[i];
+            channel.SentWatermark = state.SentWatermark[i];
+            channel.SentIdle = state.SentIdle[i];
+            foreach (var batch in state.Pending[i])
+            {
+                channel.Pending.Enqueue(batch);
+            }
+
+            if (channel.Pending.Count > 0 && channel.Loop is null)
+            {
+                var loop = DrainAsync(channel);
+                channel.Loop = loop.IsCompleted ? null : loop;
+            }
+        }
+    }
+
     /// <summary>Stops resending: the owning grain is deactivating and its in-memory state goes with it.</summary>
     public void Stop() => _stopped = true;
 
@@ -167,7 +219,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
         channel.Pending.Enqueue(batch);
         BatchesSent++;
-        if (channel.Loop is null)
+        if (channel.Loop is null && !_stopped)
         {
             var loop = DrainAsync(channel);
             if (!loop.IsCompleted)

@@ -158,6 +158,53 @@ internal sealed class InputGate
         return Recompute();
     }
 
+    public InputGateState Export() => new()
+    {
+        LastSequence = Array.ConvertAll(_slots, s => s.LastSequence),
+        Watermark = Array.ConvertAll(_slots, s => s.Watermark),
+        Idle = Array.ConvertAll(_slots, s => s.Idle),
+        Ended = Array.ConvertAll(_slots, s => s.Ended),
+        Blocked = Array.ConvertAll(_slots, s => s.Blocked),
+        Held = Array.ConvertAll(_held, q => q is null ? [] : new List<ChannelBatch>(q)),
+        GateWatermark = Watermark,
+        GateEnded = Ended,
+        GateIdle = Idle,
+        DuplicatesDropped = DuplicatesDropped,
+        AligningCheckpoint = AligningCheckpoint,
+        AlignmentStartedAt = AlignmentStartedAt,
+        LastAligned = LastAligned,
+    };
+
+    /// <summary>Continues where a migrated activation's gate stood (same channels: same pipeline plan).</summary>
+    public void Import(InputGateState state)
+    {
+        if (state.LastSequence.Length != _slots.Length)
+        {
+            throw new InvalidOperationException($"A migrated gate had {state.LastSequence.Length} channels; this task reads {_slots.Length}.");
+        }
+
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new ChannelState
+            {
+                LastSequence = state.LastSequence[i],
+                Watermark = state.Watermark[i],
+                Idle = state.Idle[i],
+                Ended = state.Ended[i],
+                Blocked = state.Blocked[i],
+            };
+            _held[i] = state.Held[i].Count == 0 ? null : new Queue<ChannelBatch>(state.Held[i]);
+        }
+
+        Watermark = state.GateWatermark;
+        Ended = state.GateEnded;
+        Idle = state.GateIdle;
+        DuplicatesDropped = state.DuplicatesDropped;
+        AligningCheckpoint = state.AligningCheckpoint;
+        AlignmentStartedAt = state.AlignmentStartedAt;
+        LastAligned = state.LastAligned;
+    }
+
     private bool Recompute()
     {
         var min = long.MaxValue;

@@ -16,4 +16,10 @@ internal interface IKeyGroupGrain : IGrainWithStringKey
 
     /// <summary>Checkpoint <paramref name="checkpointId"/> completed: a transactional sink commits the epochs it covers.</summary>
     Task NotifyCheckpointCompleteAsync(long checkpointId);
+
+    /// <summary>
+    /// Moves this key group with its state in memory (grain migration) when it is next idle: to <paramref name="target"/>,
+    /// or where placement chooses when null.
+    /// </summary>
+    Task MigrateAsync(SiloAddress? target);
 }

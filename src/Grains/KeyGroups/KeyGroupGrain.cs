@@ -50,6 +50,11 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _name = $"{pipelineId}/{_stage.Name}[{task}]";
         _errors = new UserErrorReporter(logger, _name, Now);
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
+        if (await ResumeMigratedAsync())
+        {
+            return;
+        }
+
         if (_plan.Options.CheckpointInterval is null)
         {
             Build(attempt: 0);
@@ -86,6 +91,13 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _timer?.Dispose();
+        if (PrepareMigration(reason))
+        {
+            // OnDehydrate runs next and hands the senders' queued batches and the state over.
+            await ReportAsync(force: true);
+            return;
+        }
+
         foreach (var sender in _senders ?? [])
         {
             sender.Stop();

@@ -15,6 +15,9 @@ internal interface IStageTask
 
     int StateEntries { get; }
 
+    /// <summary>True when everything the task holds is in its snapshot, so it can move to another silo in memory.</summary>
+    bool CanMigrate { get; }
+
     void Process(RecordBatch batch);
 
     /// <summary>Fires event-time timers up to the watermark, then forwards it downstream.</summary>

@@ -70,6 +70,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         }
     }
 
+    public bool CanMigrate => true;
+
     public Task<byte[]?> SnapshotAsync(long checkpointId) => Task.FromResult<byte[]?>(keyedOperator.Snapshot());
 
     public void Restore(ReadOnlyMemory<byte> snapshot) => keyedOperator.Restore(snapshot);

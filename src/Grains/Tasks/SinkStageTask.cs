@@ -18,6 +18,9 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
 
     public int StateEntries => _pending.Count;
 
+    /// <summary>A transactional writer holds the open epoch's records, which only a replay can rebuild.</summary>
+    public bool CanMigrate => writer is not ITransactionalSink<T>;
+
     public void Process(RecordBatch batch)
     {
         var typed = (RecordBatch<T>)batch;

@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Checkpointing;
+using Sluice.Exchange;
+
+namespace Sluice.KeyGroups;
+
+/// <summary>
+/// Planned moves (Orleans grain migration: rebalancing, or <see cref="IKeyGroupGrain.MigrateAsync"/>): the key group
+/// carries its state, its input gate and its senders' unacknowledged batches to the new activation, which continues
+/// in the same attempt without a restart. A task that cannot carry everything (a transactional sink's open epoch)
+/// does not dehydrate; its new activation then counts as one that lost its state, and the pipeline restarts.
+/// </summary>
+internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
+{
+    private const string MigrationKey = "sluice.keygroup";
+    private KeyGroupMigrationState? _migrated;
+    private bool _migrating;
+
+    public Task MigrateAsync(SiloAddress? target)
+    {
+        if (target is not null)
+        {
+            // Migration captures the request context; the placement director takes the hint as the destination.
+            RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, target);
+        }
+
+        this.MigrateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    public void OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        if (!_migrating)
+        {
+            return;
+        }
+
+        var counters = _task.Counters;
+        var state = new KeyGroupMigrationState
+        {
+            Attempt = _attempt,
+            TaskState = _task.SnapshotAsync(0).Result,
+            Gate = _gate.Export(),
+            Senders = _senders.ConvertAll(s => s.Export()),
+            Finished = _finished,
+            Counters = [counters.RecordsIn, counters.RecordsOut, counters.LateRecordsDropped, counters.InvalidRecords],
+            LastUploadPath = _lastUpload?.Path,
+            LastUploadLength = _lastUpload?.Length ?? 0,
+            LastUploadHash = _lastUpload?.Hash ?? 0,
+        };
+        if (!dehydrationContext.TryAddValue(MigrationKey, state))
+        {
+            _logger.LogWarning("{Task} could not carry its state to its new activation; the pipeline will restart", _name);
+        }
+    }
+
+    public void OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        if (rehydrationContext.TryGetValue<KeyGroupMigrationState>(MigrationKey, out var state))
+        {
+            _migrated = state;
+        }
+    }
+
+    /// <summary>True when the deactivation is a migration this task can go through with its state in memory.</summary>
+    private bool PrepareMigration(DeactivationReason reason) =>
+        _migrating = reason.ReasonCode == DeactivationReasonCode.Migrating && _task is { CanMigrate: true } && !_failedInAttempt;
+
+    /// <summary>Continues the activation this one migrated from: same attempt, state, gate and senders.</summary>
+    private async Task<bool> ResumeMigratedAsync()
+    {
+        if (_migrated is not { } state)
+        {
+            return false;
+        }
+
+        _migrated = null;
+        Build(state.Attempt);
+        if (state.TaskState is { } taskState)
+        {
+            _task.Restore(taskState);
+        }
+
+        var counters = _task.Counters;
+        (counters.RecordsIn, counters.RecordsOut, counters.LateRecordsDropped, counters.InvalidRecords) = (state.Counters[0], state.Counters[1], state.Counters[2], state.Counters[3]);
+        _gate.Import(state.Gate);
+        for (var i = 0; i < _senders.Count; i++)
+        {
+            _senders[i].Import(state.Senders[i]);
+        }
+
+        _finished = state.Finished;
+        _lastUpload = state.LastUploadPath is { } path ? (path, state.LastUploadLength, state.LastUploadHash) : null;
+        _logger.LogInformation("{Task} migrated with {Entries} state entries (attempt {Attempt})", _name, _task.StateEntries, _attempt);
+        if (_plan.Options.CheckpointInterval is not null)
+        {
+            // Not a new activation for the coordinator; if the pipeline restarted meanwhile, catch up.
+            var directive = await Coordinator.JoinAsync(Identity, activation: false);
+            if (directive.Attempt > _attempt)
+            {
+                await ResetAsync(directive);
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>What a key group carries to the silo it migrates to.</summary>
+[GenerateSerializer]
+internal sealed class KeyGroupMigrationState
+{
+    [Id(0)] public long Attempt { get; set; }
+
+    [Id(1)] public byte[]? TaskState { get; set; }
+
+    [Id(2)] public InputGateState Gate { get; set; } = new();
+
+    [Id(3)] public List<ExchangeSenderState> Senders { get; set; } = [];
+
+    [Id(4)] public bool Finished { get; set; }
+
+    [Id(5)] public long[] Counters { get; set; } = [];
+
+    [Id(6)] public string? LastUploadPath { get; set; }
+
+    [Id(7)] public int LastUploadLength { get; set; }
+
+    [Id(8)] public ulong LastUploadHash { get; set; }
+}
