@@ -212,14 +212,27 @@ internal sealed partial class CheckpointCoordinatorGrain
     }
 
     /// <summary>Tells every task of the new attempt; sources learn it from their next directive poll.</summary>
-    private async Task BroadcastAttemptAsync(AttemptDirective attempt)
+    // A task that missed the call resets itself on the first message of the new attempt.
+    private Task BroadcastAttemptAsync(AttemptDirective attempt) =>
+        CallTasksAsync(sinksOnly: false, task => task.RestartAsync(attempt), $"attempt {attempt.Attempt}");
+
+    /// <summary>
+    /// Calls every task (or every sink task) of the pipeline at once, outside the coordinator's turn; a task that
+    /// misses the call is logged, not retried (callers say how it catches up).
+    /// </summary>
+    private async Task CallTasksAsync(bool sinksOnly, Func<IKeyGroupGrain, Task> call, string what)
     {
         var calls = new List<Task>();
         foreach (var stage in _plan.Stages)
         {
+            if (sinksOnly && stage.Kind != StageKind.Sink)
+            {
+                continue;
+            }
+
             for (var t = 0; t < stage.Parallelism; t++)
             {
-                calls.Add(GrainFactory.GetGrain<IKeyGroupGrain>(PipelinePlan.TaskKey(_plan.Id, stage.Index, t)).RestartAsync(attempt));
+                calls.Add(call(GrainFactory.GetGrain<IKeyGroupGrain>(PipelinePlan.TaskKey(_plan.Id, stage.Index, t))));
             }
         }
 
@@ -229,8 +242,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         }
         catch (Exception ex)
         {
-            // A task that missed the call resets itself on the first message of the new attempt.
-            logger.LogWarning(ex, "Pipeline {Pipeline}: not every task heard of attempt {Attempt} directly", _plan.Id, attempt.Attempt);
+            logger.LogWarning(ex, "Pipeline {Pipeline}: not every task heard of {What} directly", _plan.Id, what);
         }
     }
 
@@ -249,34 +261,8 @@ internal sealed partial class CheckpointCoordinatorGrain
             _failureDetectedAt = null;
         }
 
-        var calls = new List<Task>();
-        foreach (var stage in _plan.Stages)
-        {
-            if (stage.Kind != StageKind.Sink)
-            {
-                continue;
-            }
-
-            for (var t = 0; t < stage.Parallelism; t++)
-            {
-                calls.Add(GrainFactory.GetGrain<IKeyGroupGrain>(PipelinePlan.TaskKey(_plan.Id, stage.Index, t)).NotifyCheckpointCompleteAsync(id));
-            }
-        }
-
-        _ = NotifyAsync(calls, id);
-    }
-
-    private async Task NotifyAsync(List<Task> calls, long id)
-    {
-        try
-        {
-            await Task.WhenAll(calls);
-        }
-        catch (Exception ex)
-        {
-            // A sink that missed it commits the epoch with the next completed checkpoint, or on restore.
-            logger.LogWarning(ex, "Pipeline {Pipeline}: not every sink heard that checkpoint {Id} completed", _plan.Id, id);
-        }
+        // A sink that misses it commits the epoch with the next completed checkpoint, or on restore.
+        _ = CallTasksAsync(sinksOnly: true, task => task.NotifyCheckpointCompleteAsync(id), $"checkpoint {id} completing");
     }
 
     private void Fail(string reason)

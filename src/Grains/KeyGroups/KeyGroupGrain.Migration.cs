@@ -35,11 +35,18 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
             return;
         }
 
+        if (_migrated is { } notYetResumed)
+        {
+            // Asked to move again before this activation took over what it was handed: pass that on unchanged.
+            dehydrationContext.TryAddValue(MigrationKey, notYetResumed);
+            return;
+        }
+
         var counters = _task.Counters;
         var state = new KeyGroupMigrationState
         {
             Attempt = _attempt,
-            TaskState = _task.SnapshotAsync(0).Result,
+            TaskState = _task.SnapshotAsync(0).Result, // completes synchronously for every task that can migrate
             Gate = _gate.Export(),
             Senders = _senders.ConvertAll(s => s.Export()),
             Finished = _finished,
@@ -64,7 +71,8 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
     /// <summary>True when the deactivation is a migration this task can go through with its state in memory.</summary>
     private bool PrepareMigration(DeactivationReason reason) =>
-        _migrating = reason.ReasonCode == DeactivationReasonCode.Migrating && _task is { CanMigrate: true } && !_failedInAttempt;
+        _migrating = reason.ReasonCode == DeactivationReasonCode.Migrating
+            && (_migrated is not null || (_task is { CanMigrate: true } && !_failedInAttempt));
 
     /// <summary>Continues the activation this one migrated from: same attempt, state, gate and senders.</summary>
     private async Task<bool> ResumeMigratedAsync()
@@ -74,7 +82,6 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
             return false;
         }
 
-        _migrated = null;
         Build(state.Attempt);
         if (state.TaskState is { } taskState)
         {
@@ -91,6 +98,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
         _finished = state.Finished;
         _lastUpload = state.LastUploadPath is { } path ? (path, state.LastUploadLength, state.LastUploadHash) : null;
+        _migrated = null; // taken over: from here a further move exports the live state
         _logger.LogInformation("{Task} migrated with {Entries} state entries (attempt {Attempt})", _name, _task.StateEntries, _attempt);
         if (_plan.Options.CheckpointInterval is not null)
         {

@@ -22,19 +22,19 @@ internal static class PipelineApi
         app.MapGet("/api/pipelines/{id}/checkpoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetHistoryAsync())
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
+                : NotRegistered(id)));
 
         app.MapGet("/api/pipelines/{id}/savepoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetSavepointsAsync())
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
+                : NotRegistered(id)));
 
         // Triggers a savepoint; it completes asynchronously (poll GET .../savepoints).
         app.MapPost("/api/pipelines/{id}/savepoints", (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             if (!registry.TryGet(id, out _))
             {
-                return Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
+                return NotRegistered(id);
             }
 
             try
@@ -51,8 +51,10 @@ internal static class PipelineApi
         app.MapGet("/api/pipelines/{id}", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })));
+                : NotRegistered(id)));
     }
+
+    private static IResult NotRegistered(string id) => Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
 
     /// <summary>While a silo is down (until it is declared dead), grains on it cannot answer: say so with 503, not 500.</summary>
     private static async Task<IResult> Unavailable503(Func<Task<IResult>> handler)
