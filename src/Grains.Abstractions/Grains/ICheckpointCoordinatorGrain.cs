@@ -43,7 +43,12 @@ public sealed record RecoveryInfo(
     [property: Id(4)] bool Failed,
     [property: Id(5)] string? FailureReason,
     [property: Id(6)] string? LastRestartReason,
-    [property: Id(7)] IReadOnlyList<long> RecoveryMilliseconds);
+    [property: Id(7)] IReadOnlyList<long> RecoveryMilliseconds)
+{
+    /// <summary>Source partitions that moved between silos in a planned way (a silo joined or shut down) and continued without a restart.</summary>
+    [Id(8)]
+    public int SourceHandovers { get; init; }
+}
 
 [GenerateSerializer]
 public enum CheckpointState

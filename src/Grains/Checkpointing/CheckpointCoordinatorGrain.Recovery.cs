@@ -17,6 +17,7 @@ internal sealed partial class CheckpointCoordinatorGrain
     private readonly HashSet<TaskIdentity> _joined = [];
     private readonly HashSet<long> _unrestorable = [];
     private readonly HashSet<SiloAddress> _activeSilos = [];
+    private readonly HashSet<SiloAddress> _leavingSilos = [];
     private readonly List<long> _recoveryTimes = [];
     private AttemptLog _attempts = null!;
     private MembershipVersion _seenMembership = MembershipVersion.MinValue;
@@ -33,7 +34,10 @@ internal sealed partial class CheckpointCoordinatorGrain
     private string? _failureReason;
 
     public Task<RecoveryInfo> GetRecoveryAsync() => Task.FromResult(new RecoveryInfo(
-        _attempt, _restoreFrom, _restarts, _restartAt is not null, _failed, _failureReason, _lastRestartReason, _recoveryTimes.ToList()));
+        _attempt, _restoreFrom, _restarts, _restartAt is not null, _failed, _failureReason, _lastRestartReason, _recoveryTimes.ToList())
+    {
+        SourceHandovers = _sourceHandovers,
+    });
 
     public Task<AttemptDirective> GetDirectiveAsync() => Task.FromResult(Directive());
 
@@ -178,6 +182,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         _restoreFrom = restoreFrom;
         _restoreMetadata = metadata;
         _joined.Clear();
+        ForgetHandovers();
         LogAttemptStarted(logger, _plan.Id, _attempt, metadata ?? "nothing", reason);
         if (broadcast)
         {
@@ -305,11 +310,24 @@ internal sealed partial class CheckpointCoordinatorGrain
         {
             if (member.Status == SiloStatus.Active)
             {
-                _activeSilos.Add(member.SiloAddress);
+                if (!_leavingSilos.Contains(member.SiloAddress))
+                {
+                    _activeSilos.Add(member.SiloAddress); // (a silo this coordinator moved away from may look active here for a moment)
+                }
+            }
+            else if (member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping && _activeSilos.Remove(member.SiloAddress))
+            {
+                // A graceful shutdown: its key groups migrate and its source partitions are handed over. Whatever
+                // could not move turns up again in this attempt, and that restarts the pipeline.
+                _leavingSilos.Add(member.SiloAddress);
             }
             else if (member.Status == SiloStatus.Dead && _activeSilos.Remove(member.SiloAddress))
             {
                 RequestRestart($"silo {member.SiloAddress} died");
+            }
+            else if (member.Status == SiloStatus.Dead)
+            {
+                _leavingSilos.Remove(member.SiloAddress);
             }
         }
     }

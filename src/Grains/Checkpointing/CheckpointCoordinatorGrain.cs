@@ -37,12 +37,16 @@ internal sealed partial class CheckpointCoordinatorGrain(
         store = services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
             ?? throw new InvalidOperationException($"Pipeline '{_plan.Id}' takes checkpoints but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
 
-        // Continue numbering after every id the store has seen (complete or not), so a new coordinator never
-        // reuses one: a transactional sink's part files are named after the checkpoint that commits them.
-        var (completed, highest) = await catalog.ListAsync(_plan.Id);
-        _completed.AddRange(completed);
-        _lastId = highest;
-        await StartFirstAttemptAsync();
+        if (!ResumeMigrated())
+        {
+            // Continue numbering after every id the store has seen (complete or not), so a new coordinator never
+            // reuses one: a transactional sink's part files are named after the checkpoint that commits them.
+            var (completed, highest) = await catalog.ListAsync(_plan.Id);
+            _completed.AddRange(completed);
+            _lastId = highest;
+            await StartFirstAttemptAsync();
+        }
+
         var tick = TimeSpan.FromMilliseconds(Math.Max(50, interval.TotalMilliseconds / 4));
         this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(tick, tick) { Interleave = false, KeepAlive = true });
     }

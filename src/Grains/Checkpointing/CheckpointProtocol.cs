@@ -13,6 +13,19 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// </summary>
     Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation);
 
+    /// <summary>
+    /// A receiver opens a source partition (<paramref name="activation"/> as for <see cref="JoinAsync"/>). When the
+    /// partition had another owner in this attempt, the answer carries that owner's handover, or says to wait for it
+    /// while the owner is alive and handing over; a partition whose owner died or gave up restarts the pipeline.
+    /// </summary>
+    Task<SourceTakeover> TakeOverSourceAsync(TaskIdentity identity, SiloAddress owner, bool activation);
+
+    /// <summary>
+    /// The owner of a source partition let it go in a planned move (its queue went elsewhere, its silo shuts down):
+    /// the next owner continues from <paramref name="handover"/>; null means it cannot, and the pipeline restarts.
+    /// </summary>
+    Task HandOverSourceAsync(long attempt, TaskIdentity identity, Sources.SourceHandover? handover);
+
     /// <summary>A task failed in <paramref name="attempt"/>; the pipeline restarts (or, when the failure is fatal, is FAILED).</summary>
     Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure);
 
@@ -62,6 +75,13 @@ internal sealed record AttemptDirective(
     [property: Id(4)] string? RestoreMetadata,
     [property: Id(2)] long PendingCheckpoint,
     [property: Id(3)] bool Failed);
+
+/// <summary>The answer to a receiver opening a source partition: the attempt, and how to continue the partition.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record SourceTakeover(
+    [property: Id(0)] AttemptDirective Directive,
+    [property: Id(1)] Sources.SourceHandover? Handover,
+    [property: Id(2)] bool Wait);
 
 /// <summary>A task's part of a checkpoint: where its state blob is (null when it has no state) and how long alignment took.</summary>
 [GenerateSerializer, Immutable]

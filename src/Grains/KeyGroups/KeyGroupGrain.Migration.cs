@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Sluice.Checkpointing;
 using Sluice.Exchange;
+using Sluice.Migration;
 
 namespace Sluice.KeyGroups;
 
 /// <summary>
-/// Planned moves (Orleans grain migration: rebalancing, or <see cref="IKeyGroupGrain.MigrateAsync"/>): the key group
+/// Planned moves (Orleans grain migration: rebalancing, <see cref="IKeyGroupGrain.MigrateAsync"/>, a graceful shutdown of
+/// its silo): the key group
 /// carries its state, its input gate and its senders' unacknowledged batches to the new activation, which continues
 /// in the same attempt without a restart. A task that cannot carry everything (a transactional sink's open epoch)
 /// does not dehydrate; its new activation then counts as one that lost its state, and the pipeline restarts.
@@ -69,10 +71,17 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
         }
     }
 
-    /// <summary>True when the deactivation is a migration this task can go through with its state in memory.</summary>
-    private bool PrepareMigration(DeactivationReason reason) =>
-        _migrating = reason.ReasonCode == DeactivationReasonCode.Migrating
-            && (_migrated is not null || (_task is { CanMigrate: true } && !_failedInAttempt));
+    /// <summary>
+    /// True when the deactivation is a migration this task can go through with its state in memory: one Orleans
+    /// started (rebalancing, <see cref="MigrateAsync"/>) or one this task asks for because its silo shuts down.
+    /// </summary>
+    private bool PrepareMigration(DeactivationReason reason)
+    {
+        var canCarry = _migrated is not null || (_task is { CanMigrate: true } && !_failedInAttempt);
+        _migrating = canCarry
+            && (reason.ReasonCode == DeactivationReasonCode.Migrating || ShutdownMigration.TryRequest(this, reason, ServiceProvider));
+        return _migrating;
+    }
 
     /// <summary>Continues the activation this one migrated from: same attempt, state, gate and senders.</summary>
     private async Task<bool> ResumeMigratedAsync()

@@ -30,6 +30,10 @@ internal sealed class SourceBatchContainer(StreamId streamId, EventSequenceToken
     [field: NonSerialized]
     internal long ReadStartPosition { get; init; } = -1;
 
+    /// <summary>Order of emission within its partition (not serialised), for tracking what was delivered.</summary>
+    [field: NonSerialized]
+    internal long EmitIndex { get; init; }
+
     public IEnumerable<Tuple<T, StreamSequenceToken>> GetEvents<T>() =>
         Batch is T item ? [Tuple.Create(item, (StreamSequenceToken)Token)] : [];
 

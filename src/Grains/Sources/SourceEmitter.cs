@@ -37,6 +37,23 @@ internal sealed class SourceEmitter : IBufferedOutput
 
     public int Targets => _buffers.Length;
 
+    /// <summary>The last sequence number sent to each target (what a handover passes on).</summary>
+    public long[] Sequences => (long[])_sequences.Clone();
+
+    /// <summary>Continues the sequences of a previous owner of this partition, so every later message is newer than its.</summary>
+    public void ContinueSequences(long[] previous)
+    {
+        if (previous.Length != _sequences.Length)
+        {
+            throw new InvalidOperationException($"A handover had sequences for {previous.Length} targets; this edge has {_sequences.Length}.");
+        }
+
+        for (var i = 0; i < _sequences.Length; i++)
+        {
+            _sequences[i] = Math.Max(_sequences[i], previous[i]);
+        }
+    }
+
     public void OnBufferFull(int target) => Emit(target, _pull.StampedWatermark, ChannelFlags.None);
 
     /// <summary>Sends buffered records to every target that has some; with <paramref name="everyTarget"/>, a bare message to the others too.</summary>
@@ -64,17 +81,19 @@ internal sealed class SourceEmitter : IBufferedOutput
     {
         var records = _buffers[target].Count > 0 ? _buffers[target].Build() : null;
         var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId, _attempt);
-        _pull.Output.Add(new SourceBatchContainer(_streams[target], new EventSequenceTokenV2(_pull.NextToken()), batch)
-        {
-            Origin = _pull.Origin,
-            ReadStartPosition = _pull.ReadStartPosition,
-        });
+        _pull.Add(_streams[target], batch);
     }
 }
 
-/// <summary>What the emitters of one source partition share: the receiver's output list and token counter.</summary>
+/// <summary>
+/// What the emitters of one source partition share: the receiver's output list and token counter, and the messages
+/// emitted that the stream cache has not reported delivered (in emission order).
+/// </summary>
 internal sealed class SourcePullContext(Func<long> nextToken)
 {
+    private readonly Queue<SourceBatchContainer> _undelivered = new();
+    private long _emitted;
+
     public List<IBatchContainer> Output { get; set; } = [];
 
     public ISourcePartitionTask? Origin { get; set; }
@@ -85,5 +104,28 @@ internal sealed class SourcePullContext(Func<long> nextToken)
     /// <summary>The watermark stamped on batches that leave in the middle of a read.</summary>
     public long StampedWatermark { get; set; } = long.MinValue;
 
-    public long NextToken() => nextToken();
+    /// <summary>Messages emitted and not yet purged from the cache, oldest first.</summary>
+    public IReadOnlyCollection<SourceBatchContainer> Undelivered => _undelivered;
+
+    /// <summary>Adds a message to the current pull's output.</summary>
+    public void Add(StreamId stream, ChannelBatch batch)
+    {
+        var container = new SourceBatchContainer(stream, new EventSequenceTokenV2(nextToken()), batch)
+        {
+            Origin = Origin,
+            ReadStartPosition = ReadStartPosition,
+            EmitIndex = ++_emitted,
+        };
+        Output.Add(container);
+        _undelivered.Enqueue(container);
+    }
+
+    /// <summary>The cache purged <paramref name="container"/>: it and everything this partition emitted before it were delivered.</summary>
+    public void Delivered(SourceBatchContainer container)
+    {
+        while (_undelivered.TryPeek(out var head) && head.EmitIndex <= container.EmitIndex)
+        {
+            _undelivered.Dequeue();
+        }
+    }
 }

@@ -41,7 +41,17 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>Position before which everything this partition read has been delivered to its consumers (-1: unknown).</summary>
     long DeliveredPosition { get; }
 
-    void MarkDelivered(long position);
+    /// <summary>The cache purged <paramref name="container"/>, one of this partition's: it and all emitted before it were delivered.</summary>
+    void MarkDelivered(SourceBatchContainer container);
+
+    /// <summary>True while messages handed over by the partition's previous owner are being sent again (no barrier may pass them).</summary>
+    bool Replaying { get; }
+
+    /// <summary>Where this partition stands and what it emitted that may be undelivered; null when its reader cannot seek.</summary>
+    SourceHandover? HandOver();
+
+    /// <summary>Continues where the previous owner handed over: its position, watermark, sequences and undelivered messages.</summary>
+    void TakeOver(SourceHandover handover);
 
     void Poll(long now, List<IBatchContainer> output);
 
@@ -72,6 +82,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     private long _broadcastWatermark = long.MinValue;
     private bool _broadcastIdle;
     private bool _idle;
+    private readonly Queue<HandedOverMessage> _replay = new();
 
     public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
     {
@@ -125,7 +136,61 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
     public long DeliveredPosition { get; private set; } = -1;
 
-    public void MarkDelivered(long position) => DeliveredPosition = Math.Max(DeliveredPosition, position);
+    public void MarkDelivered(SourceBatchContainer container)
+    {
+        DeliveredPosition = Math.Max(DeliveredPosition, container.ReadStartPosition);
+        _pull.Delivered(container);
+    }
+
+    public bool Replaying => _replay.Count > 0;
+
+    public SourceHandover? HandOver()
+    {
+        if (_reader is not ISeekableSourceReader seekable)
+        {
+            return null;
+        }
+
+        var undelivered = new List<HandedOverMessage>(_pull.Undelivered.Count + _replay.Count);
+        foreach (var container in _pull.Undelivered)
+        {
+            undelivered.Add(new HandedOverMessage(container.StreamId, container.Batch));
+        }
+
+        undelivered.AddRange(_replay); // taken over and not sent again yet: still owed, after the ones above
+        return new SourceHandover
+        {
+            Attempt = Attempt,
+            Position = seekable.Position,
+            Watermark = Watermark,
+            LastBarrier = LastBarrier,
+            RecordsRead = _recordsRead,
+            Sequences = _context.Emitters.ConvertAll(e => e.Sequences).ToArray(),
+            Undelivered = undelivered,
+        };
+    }
+
+    public void TakeOver(SourceHandover handover)
+    {
+        Seek(handover.Position);
+        RestoreWatermark(handover.Watermark);
+        if (handover.Sequences.Length != _context.Emitters.Count)
+        {
+            throw new InvalidOperationException($"A handover of partition {_partition} of '{_source.Name}' had {handover.Sequences.Length} outputs; this plan has {_context.Emitters.Count}.");
+        }
+
+        for (var i = 0; i < handover.Sequences.Length; i++)
+        {
+            _context.Emitters[i].ContinueSequences(handover.Sequences[i]);
+        }
+
+        LastBarrier = handover.LastBarrier;
+        _recordsRead = handover.RecordsRead;
+        foreach (var message in handover.Undelivered)
+        {
+            _replay.Enqueue(message);
+        }
+    }
 
     public void Seek(long position)
     {
@@ -150,6 +215,18 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
         _pull.Output = output;
         _pull.Origin = this;
+        if (_replay.Count > 0)
+        {
+            // Taken over: the previous owner's undelivered messages go first, as they were, then reading resumes.
+            _pull.ReadStartPosition = -1;
+            for (var i = 0; i < MaxContainersPerPoll && _replay.TryDequeue(out var message); i++)
+            {
+                _pull.Add(message.Stream, message.Batch);
+            }
+
+            return;
+        }
+
         _pull.ReadStartPosition = (_reader as ISeekableSourceReader)?.Position ?? -1;
         var before = _recordsRead;
         var result = _reader.Read(Plan.Options.SourceBatchSize, this, now);

@@ -14,12 +14,15 @@ namespace Sluice.Sources;
 /// mapped to one queue; the queue balancer spreads queues over silos, so partitions move with them.
 /// A pull polls every partition of the queue without blocking and returns the containers they produced.
 /// </summary>
-internal sealed class SourceQueueReceiver(
+internal sealed partial class SourceQueueReceiver(
     int queueIndex, int queueCount, PipelineRegistry registry, IServiceProvider services, IGrainFactory grains, ILogger logger)
     : IQueueAdapterReceiver
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CheckpointPollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan TakeoverPollInterval = TimeSpan.FromMilliseconds(200);
+    private readonly SiloAddress _silo = ((ILocalSiloDetails)services.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
+    private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _retryAt = [];
     private readonly Dictionary<string, AttemptDirective> _directives = new(StringComparer.Ordinal);
     private long _lastCheckpointPollAt;
     private readonly List<ISourcePartitionTask> _tasks = [];
@@ -76,7 +79,8 @@ internal sealed class SourceQueueReceiver(
                     task = await ReopenAsync(task, directive);
                 }
 
-                if (directive.PendingCheckpoint > task.LastBarrier && directive.Attempt == task.Attempt)
+                // Not while re-sending a previous owner's messages: the barrier must follow them.
+                if (directive.PendingCheckpoint > task.LastBarrier && directive.Attempt == task.Attempt && !task.Replaying)
                 {
                     var position = task.InjectBarrier(directive.PendingCheckpoint, output);
                     var (source, partition) = task.Identity;
@@ -112,9 +116,9 @@ internal sealed class SourceQueueReceiver(
         // Purged from the cache in order: every container before these was delivered too.
         foreach (var message in messages)
         {
-            if (message is SourceBatchContainer { Origin: { } origin, ReadStartPosition: >= 0 } container)
+            if (message is SourceBatchContainer { Origin: { } origin } container)
             {
-                origin.MarkDelivered(container.ReadStartPosition);
+                origin.MarkDelivered(container);
             }
         }
 
@@ -125,23 +129,11 @@ internal sealed class SourceQueueReceiver(
     {
         await ReportAsync();
 
-        // The queue moves to another silo (or this one stops): tell the next owner where delivery stood, so it
-        // replays only the tail this silo's cache had not delivered, then release consumers and their threads.
-        // A checkpointed pipeline needs no handover: the partition's next opening restarts the pipeline.
+        // The queue moves to another silo (or this one stops): tell the next owner where this one stands, then
+        // release consumers and their threads.
         foreach (var task in _tasks)
         {
-            if (task.DeliveredPosition >= 0 && task.Plan.Options.CheckpointInterval is null)
-            {
-                try
-                {
-                    await grains.GetGrain<IPipelineReportsGrain>(task.Plan.Id).HandOverAsync(task.Identity.Source, task.Identity.Partition, task.DeliveredPosition);
-                }
-                catch (Exception ex)
-                {
-                    logger.LogWarning(ex, "Could not hand over partition {Partition} of pipeline {Pipeline}; its next owner replays more", task.Identity.Partition, task.Plan.Id);
-                }
-            }
-
+            await HandOverAsync(task);
             task.Dispose();
         }
 
@@ -203,111 +195,6 @@ internal sealed class SourceQueueReceiver(
         return task;
     }
 
-    /// <summary>
-    /// A checkpointed pipeline: join the coordinator's attempt (a partition opened twice in one attempt restarts the
-    /// pipeline) and seek to the position recorded in the checkpoint the attempt restores from.
-    /// </summary>
-    private async Task<ISourcePartitionTask?> OpenInAttemptAsync(PipelinePlan plan, SourcePlan source, int partition)
-    {
-        AttemptDirective directive;
-        var key = (plan.Id, source.Index, partition);
-        try
-        {
-            // Only the first opening on this receiver is an activation; retries after a failed seek are not.
-            directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source.Index, partition), activation: _joinedAt.TryAdd(key, 0));
-            lock (_directives)
-            {
-                _directives[plan.Id] = directive;
-            }
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Could not join partition {Partition} of {Source} ({Pipeline}) to the current attempt; retrying", partition, source.Name, plan.Id);
-            return null;
-        }
-
-        var task = Open(plan, source, partition, directive.Attempt);
-        try
-        {
-            await SeekToCheckpointAsync(task, directive);
-            return task;
-        }
-        catch (Exception ex)
-        {
-            task.Dispose();
-            if (_joinedAt[key] != directive.Attempt)
-            {
-                // Once per attempt: the coordinator restarts from a checkpoint that can be read.
-                _joinedAt[key] = directive.Attempt;
-                logger.LogError(ex, "Partition {Partition} of {Source} ({Pipeline}) cannot resume attempt {Attempt}", partition, source.Name, plan.Id, directive.Attempt);
-                await ReportFailureAsync(plan, directive.Attempt, source.Index, partition, ex.Message);
-            }
-
-            return null;
-        }
-    }
-
-    /// <summary>The pipeline restarted: read the partition afresh for the new attempt, from the restored checkpoint's position.</summary>
-    private async Task<ISourcePartitionTask> ReopenAsync(ISourcePartitionTask old, AttemptDirective directive)
-    {
-        var (source, partition) = old.Identity;
-        var plan = old.Plan;
-        old.Dispose();
-        var task = Open(plan, plan.Sources[source], partition, directive.Attempt);
-        _tasks[_tasks.IndexOf(old)] = task;
-        try
-        {
-            await SeekToCheckpointAsync(task, directive);
-            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source, partition), activation: false);
-        }
-        catch (Exception ex)
-        {
-            // Reading from the wrong place would break exactly-once: report it; the coordinator restarts again.
-            logger.LogError(ex, "Partition {Partition} of pipeline {Pipeline} could not resume for attempt {Attempt}", partition, plan.Id, directive.Attempt);
-            await ReportFailureAsync(plan, directive.Attempt, source, partition, ex.Message);
-        }
-
-        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) reopened for attempt {Attempt} from checkpoint {Checkpoint}", partition, plan.Sources[source].Name, plan.Id, directive.Attempt, directive.RestoreFrom);
-        return task;
-    }
-
-    private async Task SeekToCheckpointAsync(ISourcePartitionTask task, AttemptDirective attempt)
-    {
-        if (attempt.RestoreMetadata is not { } metadata)
-        {
-            return; // nothing to restore: the reader's own start position
-        }
-
-        var catalog = (CheckpointCatalog)services.GetService(typeof(CheckpointCatalog))!;
-        var (source, partition) = task.Identity;
-        var checkpoint = await catalog.GetAsync(metadata)
-            ?? throw new InvalidOperationException($"{metadata} of '{task.Plan.Id}' is missing or unreadable");
-        if (checkpoint.Sources.FirstOrDefault(s => s.Source == source && s.Partition == partition) is { } recorded)
-        {
-            if (recorded.Position >= 0)
-            {
-                task.Seek(recorded.Position);
-            }
-
-            if (recorded.Watermark is { } watermark)
-            {
-                task.RestoreWatermark(watermark);
-            }
-        }
-    }
-
-    private async Task ReportFailureAsync(PipelinePlan plan, long attempt, int source, int partition, string reason)
-    {
-        try
-        {
-            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).ReportFailureAsync(attempt, TaskIdentity.OfSource(source, partition), reason, RestoreFailure.None);
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Could not report the failure of partition {Partition} of {Pipeline}", partition, plan.Id);
-        }
-    }
-
     private async Task<long> HandoverAsync(PipelinePlan plan, int source, int partition)
     {
         try
@@ -327,39 +214,6 @@ internal sealed class SourceQueueReceiver(
         var pull = new SourcePullContext(() => ++_token);
         var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull) { Attempt = attempt };
         return source.Node.Accept(new SourceTaskFactory(context, source, partition, pull));
-    }
-
-    /// <summary>Asks the coordinators of checkpointed pipelines read here which attempt runs and which checkpoint is open (one call per pipeline, not per partition).</summary>
-    private async Task PollCheckpointsAsync()
-    {
-        foreach (var plan in _tasks.Select(t => t.Plan).Where(p => p.Options.CheckpointInterval is not null).Distinct().ToArray())
-        {
-            try
-            {
-                var directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).GetDirectiveAsync();
-                lock (_directives)
-                {
-                    _directives[plan.Id] = directive;
-                }
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Could not ask the checkpoint coordinator of {Pipeline} for barriers", plan.Id);
-            }
-        }
-    }
-
-    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position, long watermark)
-    {
-        try
-        {
-            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position, watermark);
-        }
-        catch (Exception ex)
-        {
-            // The checkpoint will time out and be counted as failed; the next one gets a fresh barrier.
-            logger.LogWarning(ex, "Could not acknowledge barrier {Checkpoint} of {Pipeline}", checkpoint, pipeline);
-        }
     }
 
     private async Task ReportAsync()

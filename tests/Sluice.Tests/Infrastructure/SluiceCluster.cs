@@ -58,13 +58,29 @@ public sealed class SluiceCluster : IAsyncDisposable
             o.FileSystem.Root = root;
         }));
 
+    private readonly List<Pipeline> _pipelines = [];
+
     /// <summary>Registers the pipeline on every silo, as a host would at start.</summary>
     public void Register(Pipeline pipeline)
     {
+        _pipelines.Add(pipeline);
         foreach (var silo in Cluster.Silos.OfType<InProcessSiloHandle>())
         {
             silo.SiloHost.Services.GetRequiredService<PipelineRegistry>().Register(pipeline);
         }
+    }
+
+    /// <summary>Starts one more silo, which joins the running cluster with the pipelines registered so far.</summary>
+    public async Task<SiloHandle> StartSiloAsync()
+    {
+        var silo = await Cluster.StartAdditionalSiloAsync();
+        var registry = ((InProcessSiloHandle)silo).SiloHost.Services.GetRequiredService<PipelineRegistry>();
+        foreach (var pipeline in _pipelines)
+        {
+            registry.Register(pipeline);
+        }
+
+        return silo;
     }
 
     public Task<PipelineStatus> StatusAsync(string pipelineId) => Cluster.Client.GetGrain<IPipelineGrain>(pipelineId).GetStatusAsync();

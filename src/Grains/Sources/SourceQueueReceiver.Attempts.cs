@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Logging;
+using Sluice.Checkpointing;
+using Sluice.Pipelines;
+using Sluice.Status;
+
+namespace Sluice.Sources;
+
+/// <summary>
+/// The receiver's part in checkpointed pipelines: partitions join the coordinator's attempt, continue from a handover
+/// or a checkpoint, reopen on a restart, inject barriers and acknowledge them; a queue that moves hands over.
+/// </summary>
+internal sealed partial class SourceQueueReceiver
+{
+    /// <summary>
+    /// A checkpointed pipeline's partition continues exactly (position, watermark, sequences, undelivered messages);
+    /// one without checkpoints continues after what was surely delivered (what the cache had not is read again).
+    /// </summary>
+    private async Task HandOverAsync(ISourcePartitionTask task)
+    {
+        var (source, partition) = task.Identity;
+        try
+        {
+            if (task.Plan.Options.CheckpointInterval is null)
+            {
+                if (task.DeliveredPosition >= 0)
+                {
+                    await grains.GetGrain<IPipelineReportsGrain>(task.Plan.Id).HandOverAsync(source, partition, task.DeliveredPosition);
+                }
+
+                return;
+            }
+
+            var handover = task.HandOver();
+            await grains.GetGrain<ICheckpointProtocolGrain>(task.Plan.Id).HandOverSourceAsync(task.Attempt, TaskIdentity.OfSource(source, partition), handover);
+            logger.LogInformation("Partition {Partition} of pipeline {Pipeline} handed over: {Handover}", partition, task.Plan.Id, (object?)handover ?? "its reader cannot seek");
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not hand over partition {Partition} of pipeline {Pipeline}; its next owner replays more (or, with checkpoints, restarts the pipeline)", partition, task.Plan.Id);
+        }
+    }
+
+    /// <summary>
+    /// A checkpointed pipeline: join the coordinator's attempt and continue from the previous owner's handover when the
+    /// partition moved within the attempt, else seek to the position recorded in the checkpoint the attempt restores
+    /// from. A partition opened again in one attempt without a handover restarts the pipeline.
+    /// </summary>
+    private async Task<ISourcePartitionTask?> OpenInAttemptAsync(PipelinePlan plan, SourcePlan source, int partition)
+    {
+        var key = (plan.Id, source.Index, partition);
+        if (_retryAt.TryGetValue(key, out var retryAt) && Environment.TickCount64 < retryAt)
+        {
+            return null;
+        }
+
+        SourceTakeover takeover;
+        try
+        {
+            // Only the first opening on this receiver is an activation; retries after a failed seek are not.
+            takeover = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).TakeOverSourceAsync(
+                TaskIdentity.OfSource(source.Index, partition), _silo, activation: _joinedAt.TryAdd(key, 0));
+            lock (_directives)
+            {
+                _directives[plan.Id] = takeover.Directive;
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not join partition {Partition} of {Source} ({Pipeline}) to the current attempt; retrying", partition, source.Name, plan.Id);
+            return null;
+        }
+
+        if (takeover.Wait)
+        {
+            // Its previous owner is still letting go: ask again shortly, still as a fresh opening.
+            _joinedAt.Remove(key);
+            _retryAt[key] = Environment.TickCount64 + (long)TakeoverPollInterval.TotalMilliseconds;
+            return null;
+        }
+
+        _retryAt.Remove(key);
+        var directive = takeover.Directive;
+        var task = Open(plan, source, partition, directive.Attempt);
+        try
+        {
+            if (takeover.Handover is { } handover)
+            {
+                task.TakeOver(handover);
+            }
+            else
+            {
+                await SeekToCheckpointAsync(task, directive);
+            }
+
+            return task;
+        }
+        catch (Exception ex)
+        {
+            task.Dispose();
+            if (_joinedAt[key] != directive.Attempt)
+            {
+                // Once per attempt: the coordinator restarts from a checkpoint that can be read.
+                _joinedAt[key] = directive.Attempt;
+                logger.LogError(ex, "Partition {Partition} of {Source} ({Pipeline}) cannot resume attempt {Attempt}", partition, source.Name, plan.Id, directive.Attempt);
+                await ReportFailureAsync(plan, directive.Attempt, source.Index, partition, ex.Message);
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The pipeline restarted: read the partition afresh for the new attempt, from the restored checkpoint's position.</summary>
+    private async Task<ISourcePartitionTask> ReopenAsync(ISourcePartitionTask old, AttemptDirective directive)
+    {
+        var (source, partition) = old.Identity;
+        var plan = old.Plan;
+        old.Dispose();
+        var task = Open(plan, plan.Sources[source], partition, directive.Attempt);
+        _tasks[_tasks.IndexOf(old)] = task;
+        try
+        {
+            await SeekToCheckpointAsync(task, directive);
+            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).JoinAsync(TaskIdentity.OfSource(source, partition), activation: false);
+        }
+        catch (Exception ex)
+        {
+            // Reading from the wrong place would break exactly-once: report it; the coordinator restarts again.
+            logger.LogError(ex, "Partition {Partition} of pipeline {Pipeline} could not resume for attempt {Attempt}", partition, plan.Id, directive.Attempt);
+            await ReportFailureAsync(plan, directive.Attempt, source, partition, ex.Message);
+        }
+
+        logger.LogInformation("Partition {Partition} of {Source} ({Pipeline}) reopened for attempt {Attempt} from checkpoint {Checkpoint}", partition, plan.Sources[source].Name, plan.Id, directive.Attempt, directive.RestoreFrom);
+        return task;
+    }
+
+    private async Task SeekToCheckpointAsync(ISourcePartitionTask task, AttemptDirective attempt)
+    {
+        if (attempt.RestoreMetadata is not { } metadata)
+        {
+            return; // nothing to restore: the reader's own start position
+        }
+
+        var catalog = (CheckpointCatalog)services.GetService(typeof(CheckpointCatalog))!;
+        var (source, partition) = task.Identity;
+        var checkpoint = await catalog.GetAsync(metadata)
+            ?? throw new InvalidOperationException($"{metadata} of '{task.Plan.Id}' is missing or unreadable");
+        if (checkpoint.Sources.FirstOrDefault(s => s.Source == source && s.Partition == partition) is { } recorded)
+        {
+            if (recorded.Position >= 0)
+            {
+                task.Seek(recorded.Position);
+            }
+
+            if (recorded.Watermark is { } watermark)
+            {
+                task.RestoreWatermark(watermark);
+            }
+        }
+    }
+
+    private async Task ReportFailureAsync(PipelinePlan plan, long attempt, int source, int partition, string reason)
+    {
+        try
+        {
+            await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).ReportFailureAsync(attempt, TaskIdentity.OfSource(source, partition), reason, RestoreFailure.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not report the failure of partition {Partition} of {Pipeline}", partition, plan.Id);
+        }
+    }
+
+    /// <summary>Asks the coordinators of checkpointed pipelines read here which attempt runs and which checkpoint is open (one call per pipeline, not per partition).</summary>
+    private async Task PollCheckpointsAsync()
+    {
+        foreach (var plan in _tasks.Select(t => t.Plan).Where(p => p.Options.CheckpointInterval is not null).Distinct().ToArray())
+        {
+            try
+            {
+                var directive = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).GetDirectiveAsync();
+                lock (_directives)
+                {
+                    _directives[plan.Id] = directive;
+                }
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not ask the checkpoint coordinator of {Pipeline} for barriers", plan.Id);
+            }
+        }
+    }
+
+    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position, long watermark)
+    {
+        try
+        {
+            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position, watermark);
+        }
+        catch (Exception ex)
+        {
+            // The checkpoint will time out and be counted as failed; the next one gets a fresh barrier.
+            logger.LogWarning(ex, "Could not acknowledge barrier {Checkpoint} of {Pipeline}", checkpoint, pipeline);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using Sluice.Grains;
+using Sluice.KeyGroups;
+using Sluice.Pipelines;
+using Sluice.Sinks;
+using Sluice.Tests.Infrastructure;
+using Sluice.Tests.Properties;
+using Xunit.Abstractions;
+
+namespace Sluice.Tests.Recovery;
+
+/// <summary>
+/// Planned moves of a whole silo's share: a silo joining takes source partitions over, a silo shutting down gracefully
+/// hands its partitions over and migrates its key groups and the coordinator. Neither restarts the pipeline. The sink
+/// is a plain (not transactional) one on purpose: with no restart, anything lost or processed twice in a move shows
+/// up in the output, which must equal the brute-force oracle exactly.
+/// </summary>
+public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("sluice-planned-").FullName;
+
+    [Fact]
+    public async Task A_silo_joining_mid_stream_takes_source_partitions_over_without_a_restart_and_the_output_equals_the_oracle_exactly()
+    {
+        var input = new OutOfOrderEventFeed(seed: 41, partitions: 4);
+        var sink = new CollectingSink<WindowResult>("sums", parallelism: 2);
+        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 2);
+        cluster.Register(RecoveryScenario.Define("joined", input.Source, sink));
+        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("joined");
+        await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2, "2 checkpoints");
+
+        await cluster.StartSiloAsync();
+        var completedBefore = 0;
+        await RecoveryScenario.AppendUntilAsync(
+            input,
+            async () =>
+            {
+                var recovery = await coordinator.GetRecoveryAsync();
+                var completed = RecoveryScenario.Completed(await coordinator.GetHistoryAsync());
+                if (recovery.SourceHandovers == 0)
+                {
+                    completedBefore = completed;
+                }
+
+                return recovery.SourceHandovers > 0 && completed >= completedBefore + 2;
+            },
+            "a source partition handed over to the new silo, then 2 checkpoints");
+
+        await FinishAndAssertNoRestartAsync(cluster, input, sink, coordinator);
+    }
+
+    [Fact]
+    public async Task A_silo_shut_down_gracefully_mid_stream_hands_its_partitions_over_and_migrates_its_key_groups_without_a_restart_and_the_output_equals_the_oracle_exactly()
+    {
+        var input = new OutOfOrderEventFeed(seed: 43, partitions: 4);
+        var sink = new CollectingSink<WindowResult>("sums", parallelism: 2);
+        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 3);
+        cluster.Register(RecoveryScenario.Define("drained", input.Source, sink));
+        var client = cluster.Cluster.Client;
+        var coordinator = client.GetGrain<ICheckpointCoordinatorGrain>("drained");
+        await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2, "2 checkpoints");
+
+        // Stop the secondary silo holding the most tasks (the coordinator counts as much as all of them): the primary
+        // holds the test cluster's membership table.
+        var management = client.GetGrain<IManagementGrain>(0);
+        var coordinatorSilo = await management.GetActivationAddress(coordinator);
+        var tasks = Enumerable.Range(0, 8).Select(t => PipelinePlan.TaskKey("drained", 1, t))
+            .Concat(Enumerable.Range(0, 2).Select(t => PipelinePlan.TaskKey("drained", 2, t)))
+            .Select(key => client.GetGrain<IKeyGroupGrain>(key)).ToList();
+        var before = await Task.WhenAll(tasks.Select(g => management.GetActivationAddress(g).AsTask()));
+        var victim = cluster.Cluster.SecondarySilos
+            .MaxBy(s => before.Count(a => s.SiloAddress.Equals(a)) + (s.SiloAddress.Equals(coordinatorSilo) ? tasks.Count : 0))!;
+        var onVictim = before.Count(a => victim.SiloAddress.Equals(a));
+        output.WriteLine($"stopping {victim.SiloAddress}: coordinator there: {victim.SiloAddress.Equals(coordinatorSilo)}, {onVictim} of {tasks.Count} tasks there");
+        Assert.True(onVictim > 0 || victim.SiloAddress.Equals(coordinatorSilo), "nothing of the pipeline on the silo to stop");
+
+        var stop = cluster.Cluster.StopSiloAsync(victim);
+        var completedAfterStop = int.MaxValue;
+        await RecoveryScenario.AppendUntilAsync(
+            input,
+            async () =>
+            {
+                if (!stop.IsCompleted)
+                {
+                    return false; // (calls may be rejected while the silo stops: the client retries later)
+                }
+
+                var completed = RecoveryScenario.Completed(await coordinator.GetHistoryAsync());
+                completedAfterStop = Math.Min(completedAfterStop, completed);
+                return completed >= completedAfterStop + 2;
+            },
+            "the graceful stop, then 2 checkpoints");
+        await stop;
+
+        var after = await Task.WhenAll(tasks.Select(g => management.GetActivationAddress(g).AsTask()));
+        Assert.DoesNotContain(after, a => a?.Equals(victim.SiloAddress) == true);
+        await FinishAndAssertNoRestartAsync(cluster, input, sink, coordinator);
+    }
+
+    private async Task FinishAndAssertNoRestartAsync(SluiceCluster cluster, OutOfOrderEventFeed input, CollectingSink<WindowResult> sink, ICheckpointCoordinatorGrain coordinator)
+    {
+        input.Append(rounds: 5);
+        input.Source.CompleteAll();
+        var expected = input.Oracle();
+        await RecoveryScenario.WaitForAsync(() => sink.Count >= expected.Count, TimeSpan.FromSeconds(60), $"{expected.Count} window results");
+        var recovery = await coordinator.GetRecoveryAsync();
+        var history = await coordinator.GetHistoryAsync();
+        output.WriteLine(
+            $"{cluster.SiloCount} silos; attempt {recovery.Attempt}, restarts {recovery.Restarts} ({recovery.LastRestartReason ?? "-"}), "
+            + $"{recovery.SourceHandovers} source handovers, {RecoveryScenario.Completed(history)} checkpoints completed, "
+            + $"{history.Count(c => c.State == CheckpointState.Failed)} failed ({string.Join("; ", history.Where(c => c.Failure is not null).Select(c => c.Failure).Distinct().Take(3))})");
+
+        RecoveryScenario.AssertEqualsOracleExactly(expected, sink.Values.ToList(), output);
+        Assert.Equal(0, recovery.Restarts);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
