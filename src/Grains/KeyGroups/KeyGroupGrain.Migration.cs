@@ -48,7 +48,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
         var state = new KeyGroupMigrationState
         {
             Attempt = _attempt,
-            TaskState = _task.SnapshotAsync(0).Result, // completes synchronously for every task that can migrate
+            TaskState = _task.ExportForMigration(),
             Gate = _gate.Export(),
             Senders = _senders.ConvertAll(s => s.Export()),
             Finished = _finished,
@@ -94,7 +94,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
         Build(state.Attempt);
         if (state.TaskState is { } taskState)
         {
-            _task.Restore(taskState);
+            _task.ImportMigrated(taskState);
         }
 
         var counters = _task.Counters;

@@ -40,6 +40,13 @@ internal interface IStageTask
 
     /// <summary>Replaces the task's state with a snapshot taken by <see cref="Snapshot"/>.</summary>
     void Restore(ReadOnlyMemory<byte> snapshot);
+
+    /// <summary>Everything the task holds, for its move to another silo (only when <see cref="CanMigrate"/>).</summary>
+    // Keyed tasks: their snapshot, which completes synchronously. Sinks add what no checkpoint holds (the open epoch).
+    byte[]? ExportForMigration() => SnapshotAsync(0).Result;
+
+    /// <summary>Continues from what <see cref="ExportForMigration"/> exported on the previous silo.</summary>
+    void ImportMigrated(ReadOnlyMemory<byte> exported) => Restore(exported);
 }
 
 /// <summary>Where a task's output leaves it: an exchange to another stage. Receives the control events.</summary>

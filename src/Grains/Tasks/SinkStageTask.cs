@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Sluice.Exchange;
 using Sluice.Functions;
 using Sluice.Operators;
@@ -18,8 +19,37 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
 
     public int StateEntries => _pending.Count;
 
-    /// <summary>A transactional writer holds the open epoch's records, which only a replay can rebuild.</summary>
-    public bool CanMigrate => writer is not ITransactionalSink<T>;
+    /// <summary>A transactional writer holds the open epoch's records: only one that can export them can move.</summary>
+    public bool CanMigrate => writer is not ITransactionalSink<T> || writer is IMovableSink;
+
+    /// <summary>The watermark, the prepared transactions not known committed, and the open epoch.</summary>
+    public byte[]? ExportForMigration()
+    {
+        var pending = PendingTransactions.Write(_pending);
+        var epoch = writer is IMovableSink movable ? movable.ExportOpenEpoch() : [];
+        var exported = new byte[13 + pending.Length + epoch.Length];
+        var span = exported.AsSpan();
+        BinaryPrimitives.WriteInt64LittleEndian(span, _watermark);
+        span[8] = _finished ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(span[9..], pending.Length);
+        pending.CopyTo(span[13..]);
+        epoch.CopyTo(span[(13 + pending.Length)..]);
+        return exported;
+    }
+
+    public void ImportMigrated(ReadOnlyMemory<byte> exported)
+    {
+        var span = exported.Span;
+        _watermark = BinaryPrimitives.ReadInt64LittleEndian(span);
+        _finished = span[8] == 1;
+        var pendingLength = BinaryPrimitives.ReadInt32LittleEndian(span[9..]);
+        Restore(exported.Slice(13, pendingLength));
+        var epoch = span[(13 + pendingLength)..];
+        if (!epoch.IsEmpty)
+        {
+            ((IMovableSink)writer).ImportOpenEpoch(epoch);
+        }
+    }
 
     public void Process(RecordBatch batch)
     {

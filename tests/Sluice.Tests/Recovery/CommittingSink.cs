@@ -23,11 +23,22 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
     public override ISinkFunction<T> CreateWriter(int taskIndex) => new Writer(this, taskIndex);
 
-    private sealed class Writer(CommittingSink<T> sink, int task) : ITransactionalSink<T>
+    private sealed class Writer(CommittingSink<T> sink, int task) : ITransactionalSink<T>, IMovableSink
     {
         private readonly List<T> _epoch = [];
 
         public void Write(T value, SinkContext context) => _epoch.Add(value);
+
+        /// <summary>A user's sink would serialise its open epoch like this: the records, nothing in-process.</summary>
+        public byte[] ExportOpenEpoch()
+        {
+            var epoch = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(_epoch);
+            _epoch.Clear();
+            return epoch;
+        }
+
+        public void ImportOpenEpoch(ReadOnlySpan<byte> epoch) =>
+            _epoch.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<T>>(epoch) ?? []);
 
         public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
         {

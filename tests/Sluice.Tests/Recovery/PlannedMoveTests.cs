@@ -10,9 +10,10 @@ namespace Sluice.Tests.Recovery;
 
 /// <summary>
 /// Planned moves of a whole silo's share: a silo joining takes source partitions over, a silo shutting down gracefully
-/// hands its partitions over and migrates its key groups and the coordinator. Neither restarts the pipeline. The sink
-/// is a plain (not transactional) one on purpose: with no restart, anything lost or processed twice in a move shows
-/// up in the output, which must equal the brute-force oracle exactly.
+/// hands its partitions over and migrates its key groups (sink tasks with their open epoch) and the coordinator.
+/// Neither restarts the pipeline. With a plain (not transactional) sink anything lost or processed twice in a move
+/// shows up in the output, which must equal the brute-force oracle exactly; with a transactional one, so must the
+/// committed output.
 /// </summary>
 public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
 {
@@ -45,14 +46,19 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
             },
             "a source partition handed over to the new silo, then 2 checkpoints");
 
-        await FinishAndAssertNoRestartAsync(cluster, input, sink, coordinator);
+        await FinishAndAssertNoRestartAsync(cluster, input, () => sink.Values.ToList(), coordinator);
     }
 
-    [Fact]
-    public async Task A_silo_shut_down_gracefully_mid_stream_hands_its_partitions_over_and_migrates_its_key_groups_without_a_restart_and_the_output_equals_the_oracle_exactly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_silo_shut_down_gracefully_mid_stream_hands_its_partitions_over_and_migrates_its_key_groups_without_a_restart_and_the_output_equals_the_oracle_exactly(bool transactionalSink)
     {
         var input = new OutOfOrderEventFeed(seed: 43, partitions: 4);
-        var sink = new CollectingSink<WindowResult>("sums", parallelism: 2);
+        var plain = new CollectingSink<WindowResult>("sums", parallelism: 2);
+        var committing = new CommittingSink<WindowResult>("committed", parallelism: 2);
+        SinkDefinition<WindowResult> sink = transactionalSink ? committing : plain;
+        Func<List<WindowResult>> results = transactionalSink ? committing.Committed : () => plain.Values.ToList();
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 3);
         cluster.Register(RecoveryScenario.Define("drained", input.Source, sink));
         var client = cluster.Cluster.Client;
@@ -93,15 +99,15 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
 
         var after = await Task.WhenAll(tasks.Select(g => management.GetActivationAddress(g).AsTask()));
         Assert.DoesNotContain(after, a => a?.Equals(victim.SiloAddress) == true);
-        await FinishAndAssertNoRestartAsync(cluster, input, sink, coordinator);
+        await FinishAndAssertNoRestartAsync(cluster, input, results, coordinator);
     }
 
-    private async Task FinishAndAssertNoRestartAsync(SluiceCluster cluster, OutOfOrderEventFeed input, CollectingSink<WindowResult> sink, ICheckpointCoordinatorGrain coordinator)
+    private async Task FinishAndAssertNoRestartAsync(SluiceCluster cluster, OutOfOrderEventFeed input, Func<List<WindowResult>> results, ICheckpointCoordinatorGrain coordinator)
     {
         input.Append(rounds: 5);
         input.Source.CompleteAll();
         var expected = input.Oracle();
-        await RecoveryScenario.WaitForAsync(() => sink.Count >= expected.Count, TimeSpan.FromSeconds(60), $"{expected.Count} window results");
+        await RecoveryScenario.WaitForAsync(() => results().Count >= expected.Count, TimeSpan.FromSeconds(60), $"{expected.Count} window results");
         var recovery = await coordinator.GetRecoveryAsync();
         var history = await coordinator.GetHistoryAsync();
         output.WriteLine(
@@ -109,7 +115,7 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
             + $"{recovery.SourceHandovers} source handovers, {RecoveryScenario.Completed(history)} checkpoints completed, "
             + $"{history.Count(c => c.State == CheckpointState.Failed)} failed ({string.Join("; ", history.Where(c => c.Failure is not null).Select(c => c.Failure).Distinct().Take(3))})");
 
-        RecoveryScenario.AssertEqualsOracleExactly(expected, sink.Values.ToList(), output);
+        RecoveryScenario.AssertEqualsOracleExactly(expected, results(), output);
         Assert.Equal(0, recovery.Restarts);
     }
 

@@ -11,7 +11,7 @@ namespace Sluice.Sinks.Files;
 /// Staging and committing run on the thread pool, not on the task's scheduler: Parquet encoding is CPU work and the
 /// file system store writes and fsyncs synchronously.
 /// </remarks>
-internal sealed class FileSinkWriter<T>(FileSink<T> sink, int taskIndex) : ITransactionalSink<T>, IDisposable
+internal sealed class FileSinkWriter<T>(FileSink<T> sink, int taskIndex) : ITransactionalSink<T>, IMovableSink, IDisposable
 {
     private readonly IEpochEncoder<T> _encoder = sink.Format.CreateEncoder();
 
@@ -41,6 +41,33 @@ internal sealed class FileSinkWriter<T>(FileSink<T> sink, int taskIndex) : ITran
         ArgumentNullException.ThrowIfNull(transaction);
         var part = FilePartTransaction.FromBytes(transaction);
         return Task.Run(() => CommitPartAsync(checkpointId, part, cancellationToken), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The open epoch encoded in the sink's own format (the part file it would have become). Encoding and decoding run on
+    /// the thread pool and are waited for: the task is moving and processes nothing meanwhile.
+    /// </summary>
+    public byte[] ExportOpenEpoch()
+    {
+        if (_encoder.Seal() is not { } epoch)
+        {
+            return [];
+        }
+
+        using (epoch)
+        {
+            return Task.Run(async () => (await epoch.EncodeAsync(CancellationToken.None)).ToArray()).GetAwaiter().GetResult();
+        }
+    }
+
+    public void ImportOpenEpoch(ReadOnlySpan<byte> epoch)
+    {
+        var part = epoch.ToArray();
+        var records = Task.Run(async () => await sink.Format.DecodeAsync(part, CancellationToken.None)).GetAwaiter().GetResult();
+        foreach (var record in records)
+        {
+            _encoder.Write(record);
+        }
     }
 
     /// <summary>Drops the open epoch (its records were never staged; a replay produces them again).</summary>

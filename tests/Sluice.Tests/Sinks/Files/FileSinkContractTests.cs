@@ -212,6 +212,53 @@ public abstract class FileSinkContractTests : IDisposable
         Assert.Equal(5, failure.CheckpointId);
     }
 
+    [SkippableFact]
+    public async Task An_open_JSON_Lines_epoch_moved_to_a_new_writer_is_committed_whole_with_what_that_writer_adds()
+    {
+        SkipIfUnavailable();
+        var (sink, reader) = JsonLinesSink();
+        var before = Writer(sink, 0);
+        before.Write(new LogLine(1, "before the move"), Context);
+        before.Write(new LogLine(2, "also\nbefore"), Context);
+
+        var moved = Assert.IsAssignableFrom<IMovableSink>(before).ExportOpenEpoch();
+        Assert.Null(await before.PrepareAsync(6, CancellationToken.None)); // the epoch left with the export
+        var after = Writer(sink, 0);
+        ((IMovableSink)after).ImportOpenEpoch(moved);
+        after.Write(new LogLine(3, "after the move"), Context);
+        var transaction = await after.PrepareAsync(7, CancellationToken.None);
+        await after.CommitAsync(7, transaction!, CancellationToken.None);
+
+        Assert.Equal([new LogLine(1, "before the move"), new LogLine(2, "also\nbefore"), new LogLine(3, "after the move")], await reader.ReadAllAsync());
+    }
+
+    [SkippableFact]
+    public async Task An_open_Parquet_epoch_moved_to_a_new_writer_is_committed_whole_and_an_empty_one_moves_as_nothing()
+    {
+        SkipIfUnavailable();
+        var sink = Track(new FileSink<SensorReading>("readings", Options(), FileFormats.Parquet<SensorReading>()));
+        var reader = Track(new FileSinkReader<SensorReading>(Options(), FileFormats.Parquet<SensorReading>()));
+        var readings = SensorReading.Make(300, seed: 5);
+        var before = Writer(sink, 1);
+        Assert.Empty(((IMovableSink)before).ExportOpenEpoch());
+        foreach (var reading in readings.Take(200))
+        {
+            before.Write(reading, Context);
+        }
+
+        var after = Writer(sink, 1);
+        ((IMovableSink)after).ImportOpenEpoch(((IMovableSink)before).ExportOpenEpoch());
+        foreach (var reading in readings.Skip(200))
+        {
+            after.Write(reading, Context);
+        }
+
+        var transaction = await after.PrepareAsync(3, CancellationToken.None);
+        await after.CommitAsync(3, transaction!, CancellationToken.None);
+
+        Assert.Equal(readings, await reader.ReadAllAsync());
+    }
+
     protected void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
 
     protected FileSinkOptions Options() => new() { Prefix = Prefix, Storage = Storage() };
