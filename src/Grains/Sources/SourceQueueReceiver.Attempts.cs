@@ -30,9 +30,22 @@ internal sealed partial class SourceQueueReceiver
                 return;
             }
 
+            var coordinator = grains.GetGrain<ICheckpointProtocolGrain>(task.Plan.Id);
+            var identity = TaskIdentity.OfSource(source, partition);
             var handover = task.HandOver();
-            await grains.GetGrain<ICheckpointProtocolGrain>(task.Plan.Id).HandOverSourceAsync(task.Attempt, TaskIdentity.OfSource(source, partition), handover);
-            logger.LogInformation("Partition {Partition} of pipeline {Pipeline} handed over: {Handover}", partition, task.Plan.Id, (object?)handover ?? "its reader cannot seek");
+            try
+            {
+                await coordinator.HandOverSourceAsync(task.Attempt, identity, handover);
+            }
+            catch (Exception ex) when (handover is not null)
+            {
+                // E.g. too large a message: say it cannot be handed over, so the next owner restarts now instead of waiting.
+                logger.LogWarning(ex, "Could not hand over partition {Partition} of pipeline {Pipeline} ({Handover})", partition, task.Plan.Id, handover);
+                handover = null;
+                await coordinator.HandOverSourceAsync(task.Attempt, identity, null);
+            }
+
+            logger.LogInformation("Partition {Partition} of pipeline {Pipeline} handed over: {Handover}", partition, task.Plan.Id, (object?)handover ?? "nothing (the next owner restarts the pipeline)");
         }
         catch (Exception ex)
         {
