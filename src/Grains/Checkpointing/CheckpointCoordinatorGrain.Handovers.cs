@@ -19,7 +19,8 @@ internal sealed partial class CheckpointCoordinatorGrain
 
     public Task<SourceTakeover> TakeOverSourceAsync(TaskIdentity identity, SiloAddress owner, bool activation)
     {
-        if (!activation || _joined.Add(identity) || _restartAt is not null || _failed)
+        var first = _joined.Add(identity);
+        if (first || !activation || _restartAt is not null || _failed)
         {
             // Its first opening in this attempt, a reopening after a restart, or a restart is on its way anyway.
             _sourceOwners[identity] = owner;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sluice.Grains;
 using Sluice.Migration;
@@ -18,8 +19,28 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
     private bool _migrating;
     private bool _shuttingDown;
 
+    public Task MigrateAsync(SiloAddress target)
+    {
+        // Migration captures the request context; the placement director takes the hint as the destination.
+        RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, target);
+        this.MigrateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    public Task SiloLeavingAsync(SiloAddress silo)
+    {
+        if (_leavingSilos.Add(silo))
+        {
+            _activeSilos.Remove(silo);
+            LogSiloLeaving(logger, _plan.Id, silo);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        ServiceProvider.GetRequiredService<LocalMovableGrains>().RemoveCoordinator(_plan.Id);
         _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
         _migrating = _attempts is not null
             && (reason.ReasonCode == DeactivationReasonCode.Migrating || ShutdownMigration.TryRequest(this, reason, ServiceProvider));
@@ -145,6 +166,9 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
         LogCoordinatorMigrated(logger, _plan.Id, _attempt, _lastId);
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline}: silo {Silo} shuts down gracefully; what it holds moves")]
+    private static partial void LogSiloLeaving(ILogger logger, string pipeline, SiloAddress silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline}: checkpoint coordinator moved here, continuing attempt {Attempt} after checkpoint {LastId}")]
     private static partial void LogCoordinatorMigrated(ILogger logger, string pipeline, long attempt, long lastId);

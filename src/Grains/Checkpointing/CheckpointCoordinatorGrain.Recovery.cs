@@ -15,6 +15,7 @@ internal sealed partial class CheckpointCoordinatorGrain
 {
     private const int RecoveryTimesKept = 20;
     private readonly HashSet<TaskIdentity> _joined = [];
+    private readonly Dictionary<TaskIdentity, SiloAddress> _taskSilos = [];
     private readonly HashSet<long> _unrestorable = [];
     private readonly HashSet<SiloAddress> _activeSilos = [];
     private readonly HashSet<SiloAddress> _leavingSilos = [];
@@ -41,11 +42,18 @@ internal sealed partial class CheckpointCoordinatorGrain
 
     public Task<AttemptDirective> GetDirectiveAsync() => Task.FromResult(Directive());
 
-    public Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation)
+    public Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation, SiloAddress? silo = null)
     {
+        var before = silo is null ? null : _taskSilos.GetValueOrDefault(identity);
+        if (silo is not null)
+        {
+            _taskSilos[identity] = silo;
+        }
+
         if (!_joined.Add(identity) && activation && _restartAt is null)
         {
-            RequestRestart($"{identity} was activated again in attempt {_attempt}: its state is gone (its silo failed or it was deactivated)");
+            RequestRestart($"{identity} was activated again in attempt {_attempt}{(silo is null ? "" : $" on {silo}")}"
+                + $"{(before is null ? "" : $" (it ran on {before})")}: its state is gone (its silo failed or it was deactivated)");
         }
 
         return Task.FromResult(Directive());

@@ -47,6 +47,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
             await StartFirstAttemptAsync();
         }
 
+        ((Migration.LocalMovableGrains)ServiceProvider.GetService(typeof(Migration.LocalMovableGrains))!).AddCoordinator(_plan.Id);
         var tick = TimeSpan.FromMilliseconds(Math.Max(50, interval.TotalMilliseconds / 4));
         this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(tick, tick) { Interleave = false, KeepAlive = true });
     }

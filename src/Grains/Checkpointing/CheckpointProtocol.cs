@@ -9,9 +9,10 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// <summary>
     /// A task or source partition joins the current attempt. <paramref name="activation"/>: it is a fresh activation
     /// (a new grain, a partition opened by a receiver); if it had already joined this attempt, its state was lost and
-    /// the pipeline restarts. Otherwise it reset itself to the attempt it had been told of.
+    /// the pipeline restarts. Otherwise it reset itself to the attempt it had been told of. <paramref name="silo"/>: where
+    /// it runs, named in the restart reason.
     /// </summary>
-    Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation);
+    Task<AttemptDirective> JoinAsync(TaskIdentity identity, bool activation, SiloAddress? silo = null);
 
     /// <summary>
     /// A receiver opens a source partition (<paramref name="activation"/> as for <see cref="JoinAsync"/>). When the
@@ -25,6 +26,16 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// the next owner continues from <paramref name="handover"/>; null means it cannot, and the pipeline restarts.
     /// </summary>
     Task HandOverSourceAsync(long attempt, TaskIdentity identity, Sources.SourceHandover? handover);
+
+    /// <summary>
+    /// <paramref name="silo"/> shuts down gracefully: what it holds moves (key groups migrate, source partitions are
+    /// handed over), so its leaving the cluster later is not a failure. Whatever could not move turns up again in the
+    /// attempt, and that restarts the pipeline.
+    /// </summary>
+    Task SiloLeavingAsync(SiloAddress silo);
+
+    /// <summary>Moves the coordinator, with its state, to <paramref name="target"/> (a planned move).</summary>
+    Task MigrateAsync(SiloAddress target);
 
     /// <summary>A task failed in <paramref name="attempt"/>; the pipeline restarts (or, when the failure is fatal, is FAILED).</summary>
     Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure);

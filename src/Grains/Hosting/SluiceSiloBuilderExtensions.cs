@@ -16,6 +16,8 @@ internal static class SluiceSiloBuilderExtensions
         builder.Services.AddSingleton<PipelineRegistry>();
         builder.Services.AddSingleton<Checkpointing.CheckpointCatalog>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PipelineStartup>();
+        builder.Services.AddSingleton<Migration.LocalMovableGrains>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Migration.PlannedShutdown>();
         var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName);
         if (configureSources is not null)
         {

@@ -17,6 +17,9 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
     private const string MigrationKey = "sluice.keygroup";
     private KeyGroupMigrationState? _migrated;
     private bool _migrating;
+    private IGrainTimer? _rejoin;
+
+    private SiloAddress LocalSilo => ((ILocalSiloDetails)ServiceProvider.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
 
     public Task MigrateAsync(SiloAddress? target)
     {
@@ -84,7 +87,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
     }
 
     /// <summary>Continues the activation this one migrated from: same attempt, state, gate and senders.</summary>
-    private async Task<bool> ResumeMigratedAsync()
+    private bool ResumeMigrated()
     {
         if (_migrated is not { } state)
         {
@@ -111,15 +114,24 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
         _logger.LogInformation("{Task} migrated with {Entries} state entries (attempt {Attempt})", _name, _task.StateEntries, _attempt);
         if (_plan.Options.CheckpointInterval is not null)
         {
-            // Not a new activation for the coordinator; if the pipeline restarted meanwhile, catch up.
-            var directive = await Coordinator.JoinAsync(Identity, activation: false);
-            if (directive.Attempt > _attempt)
-            {
-                await ResetAsync(directive);
-            }
+            // Right after activation, not during it: Orleans completes a batch of migrations only once every grain in it
+            // has activated, and the coordinator may be in the same batch, so calling it from here would wait on itself.
+            _rejoin = this.RegisterGrainTimer(RejoinAfterMigrationAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         }
 
         return true;
+    }
+
+    /// <summary>Not a new activation for the coordinator; if the pipeline restarted meanwhile, catch up.</summary>
+    private async Task RejoinAfterMigrationAsync(CancellationToken cancellationToken)
+    {
+        _rejoin?.Dispose();
+        _rejoin = null;
+        var directive = await Coordinator.JoinAsync(Identity, activation: false, LocalSilo);
+        if (directive.Attempt > _attempt)
+        {
+            await ResetAsync(directive);
+        }
     }
 }
 

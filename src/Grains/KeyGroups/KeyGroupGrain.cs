@@ -4,6 +4,7 @@ using Orleans.Streams.Core;
 using Sluice.Checkpointing;
 using Sluice.Diagnostics;
 using Sluice.Exchange;
+using Sluice.Migration;
 using Sluice.Pipelines;
 using Sluice.Sources;
 using Sluice.Status;
@@ -50,7 +51,14 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _name = $"{pipelineId}/{_stage.Name}[{task}]";
         _errors = new UserErrorReporter(logger, _name, Now);
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
-        if (await ResumeMigratedAsync())
+        await ActivateTaskAsync();
+        // Known to a graceful shutdown as movable only once it runs (a failed activation never deactivates).
+        ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).AddKeyGroup(this.GetPrimaryKeyString());
+    }
+
+    private async Task ActivateTaskAsync()
+    {
+        if (ResumeMigrated())
         {
             return;
         }
@@ -63,7 +71,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
         // Join the pipeline's current attempt; a task that joined it before has lost its state, and the
         // coordinator restarts the pipeline.
-        var directive = await Coordinator.JoinAsync(Identity, activation: true);
+        var directive = await Coordinator.JoinAsync(Identity, activation: true, LocalSilo);
         Build(directive.Attempt);
         await RestoreAsync(directive);
     }
@@ -91,6 +99,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _timer?.Dispose();
+        ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).RemoveKeyGroup(this.GetPrimaryKeyString());
         if (PrepareMigration(reason))
         {
             // OnDehydrate runs next and hands the senders' queued batches and the state over.

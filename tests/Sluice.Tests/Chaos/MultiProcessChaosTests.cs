@@ -9,7 +9,8 @@ namespace Sluice.Tests.Chaos;
 /// The checkpoint issue's "must show" test: three <c>Sluice.Silo</c> processes in one Orleans cluster (Azure Table
 /// membership on Azurite) run the windowed-counts job over a Kafka topic served from this process, while a random
 /// silo is SIGKILLed every 10 s for a minute and replaced. The exactly-once file sink's committed output must then
-/// equal a brute-force count of what was produced: no loss, no duplicate.
+/// equal a brute-force count of what was produced: no loss, no duplicate. A second run stops silos with SIGTERM
+/// instead, and must get there without a single restart.
 /// </summary>
 /// <remarks>
 /// Run alone: <c>dotnet test tests/Sluice.Tests -c Release --filter "FullyQualifiedName~Chaos" --logger "console;verbosity=detailed"</c>
@@ -26,6 +27,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
     private const int Keys = 200;
     private const double RecordsPerSecond = 2_500;
     private const int Kills = 6;
+    private const int GracefulStops = 3;
     private const long WindowMs = 1_000;
 
     /// <summary>Set to keep the working folder (silo logs, checkpoints, output) of a passing run too.</summary>
@@ -36,11 +38,25 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
     private static readonly TimeSpan OutOfOrdernessBound = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan KillEvery = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ProduceFor = TimeSpan.FromSeconds(70);
+    private static readonly TimeSpan GracefulProduceFor = TimeSpan.FromSeconds(40);
+    private static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan SiloStartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan OutputTimeout = TimeSpan.FromSeconds(90);
 
     [SkippableFact]
-    public async Task Killing_a_random_silo_every_10_s_neither_loses_nor_duplicates_a_window_count()
+    public Task Killing_a_random_silo_every_10_s_neither_loses_nor_duplicates_a_window_count() =>
+        RunAsync(graceful: false, Kills, ProduceFor);
+
+    /// <summary>
+    /// The same job, load and check, but the silos are stopped with SIGTERM (what a container platform sends when it
+    /// scales in or replaces a revision): their key groups, sink tasks and the coordinator migrate and their source
+    /// partitions are handed over, so besides the exact output the pipeline must never have restarted.
+    /// </summary>
+    [SkippableFact]
+    public Task Stopping_a_random_silo_gracefully_every_10_s_moves_its_work_without_a_restart_and_neither_loses_nor_duplicates_a_window_count() =>
+        RunAsync(graceful: true, GracefulStops, GracefulProduceFor);
+
+    private async Task RunAsync(bool graceful, int disruptions, TimeSpan produceFor)
     {
         Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
         var seed = Environment.TickCount;
@@ -59,6 +75,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
 
         var silos = new List<SiloProcess>();
         var kills = new List<(SiloProcess Silo, DateTimeOffset At, TimeSpan Elapsed, SiloProcess Replacement)>();
+        var stops = new List<(SiloProcess Silo, Task<TimeSpan?> Exited)>();
         var replacementsReady = new List<(SiloProcess Silo, Task Ready)>();
         var passed = false;
         ChaosObserver? observer = null;
@@ -75,11 +92,11 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             observer = new ChaosObserver(Pipeline, checkpoints, outputFolder, () => Snapshot(silos), azurite.ConnectionString, clusterId);
 
             using var producer = new ChaosProducer(kafka.BootstrapServers, Topic, Partitions, Keys, RecordsPerSecond, MaxDisorder, seed);
-            producer.Start(ProduceFor);
+            producer.Start(produceFor);
             var producing = Stopwatch.StartNew();
-            Print($"producing {RecordsPerSecond:N0} records/s for {ProduceFor.TotalSeconds:N0} s to {Partitions} partitions, {Keys} keys, disorder <= {MaxDisorder.TotalMilliseconds} ms");
+            Print($"producing {RecordsPerSecond:N0} records/s for {produceFor.TotalSeconds:N0} s to {Partitions} partitions, {Keys} keys, disorder <= {MaxDisorder.TotalMilliseconds} ms");
 
-            for (var k = 1; k <= Kills; k++)
+            for (var k = 1; k <= disruptions; k++)
             {
                 await Task.Delay(KillEvery);
                 foreach (var crashed in silos.Where(s => s.ExitedOnItsOwn && !kills.Any(x => x.Silo == s)).ToList())
@@ -93,11 +110,19 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
                 // Only members that finished joining: killing a replacement still starting would leave fewer than three.
                 var live = silos.Where(s => s.IsAlive && s.IsServing).ToList();
                 var victim = live[random.Next(live.Count)];
-                victim.Kill();
+                if (graceful)
+                {
+                    stops.Add((victim, victim.StopGracefullyAsync(GracefulStopTimeout)));
+                }
+                else
+                {
+                    victim.Kill();
+                }
+
                 var at = victim.KilledAt!.Value;
                 var replacement = StartSilo();
                 replacementsReady.Add((replacement, replacement.WaitUntilServingAsync(Pipeline, SiloStartTimeout)));
-                Print($"kill #{k} at +{producing.Elapsed.TotalSeconds:F1} s: {victim.Name} (silo port {victim.SiloPort}); replacement {replacement.Name}; "
+                Print($"{(graceful ? "graceful stop" : "kill")} #{k} at +{producing.Elapsed.TotalSeconds:F1} s: {victim.Name} (silo port {victim.SiloPort}); replacement {replacement.Name}; "
                     + $"checkpoints completed so far {observer.CompletedInFolder.Count}, attempts {observer.Attempts.Count}");
                 kills.Add((victim, at, producing.Elapsed, replacement));
             }
@@ -120,6 +145,14 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
                     : $"!! replacement {silo.Name} did not start: {ready.Exception?.InnerException?.Message ?? "still starting"}");
             }
 
+            foreach (var (silo, exited) in stops)
+            {
+                var took = await exited;
+                Print(took is { } t
+                    ? $"{silo.Name} shut down gracefully in {t.TotalSeconds:F1} s (exit code {silo.ExitCode})"
+                    : $"!! {silo.Name} had not exited {GracefulStopTimeout.TotalSeconds:N0} s after SIGTERM");
+            }
+
             Report(observer, kills, silos, comparison, clock.Elapsed);
 
             // The oracle counts what the broker acknowledged; reading the topic back proves that is what the job could read.
@@ -134,6 +167,15 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             Print($"the topic, read back in {readBack.Elapsed.TotalSeconds:F1} s, holds exactly the {produced.Count:N0} acknowledged records");
 
             Assert.True(comparison.Exact, $"the committed window counts differ from the oracle:\n{comparison}");
+            if (graceful)
+            {
+                // Only the attempt the run started with: no stop (nor any replacement joining) restarted the pipeline.
+                Assert.True(
+                    observer.Attempts.Count == 1,
+                    $"the pipeline restarted on a graceful stop: {string.Join("; ", observer.Attempts.OrderBy(a => a.Key).Select(a => $"attempt {a.Key}: {a.Value.Reason}"))}");
+                Assert.All(stops, s => Assert.True(s.Exited.Result is not null, $"{s.Silo.Name} did not exit after SIGTERM"));
+            }
+
             passed = true;
         }
         finally
@@ -152,7 +194,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             {
                 foreach (var silo in silos)
                 {
-                    Print($"---- last lines of {silo.Name} ({(silo.KilledAt is null ? "running at the end" : "killed")}); full log {silo.LogPath}\n{silo.Tail(25)}");
+                    Print($"---- last lines of {silo.Name} ({(silo.KilledAt is null ? "running at the end" : silo.StoppedGracefully ? "stopped" : "killed")}); full log {silo.LogPath}\n{silo.Tail(25)}");
                 }
             }
 
@@ -225,17 +267,17 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             Print($"  {line}");
         }
 
-        Print("recovery per kill (times after the SIGKILL):");
+        Print("recovery per kill or stop (times after the signal):");
         foreach (var (silo, at, elapsed, replacement) in kills)
         {
-            Print($"  {silo.Name} killed at +{elapsed.TotalSeconds:F1} s ({at:HH:mm:ss.fff}, replaced by {replacement.Name}): {observer.RecoveryAfter(at, silo.SiloPort)}");
+            Print($"  {silo.Name} {(silo.StoppedGracefully ? "stopped" : "killed")} at +{elapsed.TotalSeconds:F1} s ({at:HH:mm:ss.fff}, replaced by {replacement.Name}): {observer.RecoveryAfter(at, silo.SiloPort)}");
         }
 
         Print($"output: {observer.CommittedFiles.Count} committed files; {comparison}");
         foreach (var silo in silos)
         {
             var problems = silo.Problems.Values.OrderByDescending(p => p.Count).Take(8).ToList();
-            Print($"{silo.Name} ({(silo.KilledAt is not null ? "killed" : silo.ExitedOnItsOwn ? $"EXITED with {silo.ExitCode}" : "running")}): "
+            Print($"{silo.Name} ({(silo.StoppedGracefully ? "stopped" : silo.KilledAt is not null ? "killed" : silo.ExitedOnItsOwn ? $"EXITED with {silo.ExitCode}" : "running")}): "
                 + $"{silo.Problems.Values.Sum(p => p.Count)} warnings/errors logged{(problems.Count == 0 ? string.Empty : "; most frequent, first instance of each:")}");
             foreach (var (count, example) in problems)
             {

@@ -50,7 +50,7 @@ internal sealed partial class SiloProcess : IAsyncDisposable
 
     public DateTimeOffset StartedAt { get; }
 
-    /// <summary>When the test killed it; null while it is meant to run.</summary>
+    /// <summary>When the test killed or stopped it; null while it is meant to run.</summary>
     public DateTimeOffset? KilledAt { get; private set; }
 
     /// <summary>The process ended without being killed by the test (a crash or a startup error).</summary>
@@ -143,6 +143,35 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Name} did not serve /api/pipelines/{pipeline} within {timeout} ({last}):\n{Tail(60)}");
+    }
+
+    /// <summary>True when the test stopped it with SIGTERM (a graceful shutdown) rather than SIGKILL.</summary>
+    public bool StoppedGracefully { get; private set; }
+
+    /// <summary>
+    /// Asks the process to shut down (SIGTERM, as a container platform does when it scales in or replaces a revision);
+    /// completes when it exited, with how long that took, or null when it had not exited within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<TimeSpan?> StopGracefullyAsync(TimeSpan timeout)
+    {
+        KilledAt = DateTimeOffset.UtcNow;
+        StoppedGracefully = true;
+        Record($"---- stopped by the chaos test (SIGTERM) at {KilledAt:HH:mm:ss.fff} ----");
+        using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(wait.Token);
+            return DateTimeOffset.UtcNow - KilledAt.Value;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Kills the process and its children without warning (SIGKILL), as a crashed machine would stop.</summary>
