@@ -157,12 +157,29 @@ var registries = usePrivateRegistry
 
 var siloEnv = [
   {
-    name: 'Sluice__Clustering__Mode'
+    name: 'Sluice__Clustering__Kind'
     value: 'AzureTable'
   }
   {
-    name: 'ConnectionStrings__Storage'
+    name: 'Sluice__Clustering__ConnectionString'
     secretRef: storageSecretName
+  }
+  {
+    // Each replica advertises its own address in the environment, so the replicas form one cluster.
+    name: 'Sluice__Clustering__AdvertisedIPAddress'
+    value: 'auto'
+  }
+  {
+    name: 'Checkpoints__Kind'
+    value: 'AzureBlob'
+  }
+  {
+    name: 'Checkpoints__AzureBlob__ConnectionString'
+    secretRef: storageSecretName
+  }
+  {
+    name: 'Checkpoints__AzureBlob__Container'
+    value: checkpointContainerName
   }
   {
     name: 'Sluice__ApiUrl'

@@ -7,10 +7,10 @@ namespace Sluice.KeyGroups;
 
 /// <summary>
 /// Planned moves (Orleans grain migration: rebalancing, <see cref="IKeyGroupGrain.MigrateAsync"/>, a graceful shutdown of
-/// its silo): the key group
-/// carries its state, its input gate and its senders' unacknowledged batches to the new activation, which continues
-/// in the same attempt without a restart. A task that cannot carry everything (a transactional sink's open epoch)
-/// does not dehydrate; its new activation then counts as one that lost its state, and the pipeline restarts.
+/// its silo): the key group carries its state, its input gate and its senders' unacknowledged batches to the new
+/// activation, which continues in the same attempt without a restart. A task that cannot carry everything (the open
+/// epoch of a transactional sink that is not an <see cref="Functions.IMovableSink"/>) does not dehydrate; its new
+/// activation then counts as one that lost its state, and the pipeline restarts.
 /// </summary>
 internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 {

@@ -44,8 +44,16 @@ internal static class SiloClusteringExtensions
             o.ClusterId = host.ClusterId;
             o.ServiceId = host.ServiceId;
         });
-        // Listen on the advertised address only: several silos of one machine each own their port pair.
-        silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedIPAddress), host.SiloPort, host.GatewayPort, listenOnAnyHostAddress: false);
+        if (options.AdvertisesOwnAddress)
+        {
+            // Orleans picks the host's first non-loopback address (a container replica's own).
+            silo.ConfigureEndpoints(host.SiloPort, host.GatewayPort, listenOnAnyHostAddress: true);
+        }
+        else
+        {
+            // Listen on the advertised address only: several silos of one machine each own their port pair.
+            silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedIPAddress), host.SiloPort, host.GatewayPort, listenOnAnyHostAddress: false);
+        }
         return silo.UseAzureStorageClustering(table =>
         {
             table.TableServiceClient = new TableServiceClient(options.ConnectionString);

@@ -64,9 +64,13 @@ internal sealed partial class SiloClusteringOptions
 
     /// <summary>
     /// Address the silo advertises to the others (AzureTable). Loopback by default: the multi-process cluster this
-    /// serves runs on one machine; set a routable address when the silos run on several.
+    /// serves runs on one machine; set a routable address when the silos run on several, or <c>auto</c> to advertise
+    /// the machine's (container's) own address and listen on all of them, as replicas of a container app must.
     /// </summary>
     public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>True when <see cref="AdvertisedIPAddress"/> is <c>auto</c>.</summary>
+    public bool AdvertisesOwnAddress => string.Equals(AdvertisedIPAddress?.Trim(), "auto", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// <see cref="GrainDirectoryKinds.Distributed"/> (the default with AzureTable clustering) or
@@ -135,9 +139,9 @@ internal sealed partial class SiloClusteringOptions
             errors.Add($"{SectionName}:TableName '{TableName}' is not a valid table name (3-63 letters and digits, starting with a letter).");
         }
 
-        if (!IPAddress.TryParse(AdvertisedIPAddress, out _))
+        if (!AdvertisesOwnAddress && !IPAddress.TryParse(AdvertisedIPAddress, out _))
         {
-            errors.Add($"{SectionName}:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address.");
+            errors.Add($"{SectionName}:AdvertisedIPAddress '{AdvertisedIPAddress}' is not an IP address (nor 'auto').");
         }
     }
 

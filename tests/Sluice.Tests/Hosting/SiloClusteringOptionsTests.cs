@@ -32,6 +32,25 @@ public sealed class SiloClusteringOptionsTests
         Assert.Contains("Default, Distributed", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("auto", true)]
+    [InlineData("AUTO", true)]
+    [InlineData("10.0.0.7", true)]
+    [InlineData("my-host", false)]
+    public void The_advertised_address_is_an_IP_or_auto_for_the_machines_own(string address, bool valid)
+    {
+        var options = Bind(("Kind", "AzureTable"), ("ConnectionString", Azurite), ("AdvertisedIPAddress", address));
+
+        var errors = options.Validate();
+
+        Assert.Equal(valid, errors.Count == 0);
+        Assert.Equal(address.Equals("auto", StringComparison.OrdinalIgnoreCase), options.AdvertisesOwnAddress);
+        if (!valid)
+        {
+            Assert.Contains("Sluice:Clustering:AdvertisedIPAddress 'my-host' is not an IP address (nor 'auto')", errors[0], StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void A_misspelt_directory_setting_stops_the_silo_with_its_path()
     {

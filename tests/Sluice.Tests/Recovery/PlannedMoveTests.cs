@@ -1,7 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
 using Sluice.Grains;
 using Sluice.KeyGroups;
 using Sluice.Pipelines;
 using Sluice.Sinks;
+using Sluice.Sources;
 using Sluice.Tests.Infrastructure;
 using Sluice.Tests.Properties;
 using Xunit.Abstractions;
@@ -17,14 +19,17 @@ namespace Sluice.Tests.Recovery;
 /// </summary>
 public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
 {
+    private const int Queues = 16;
     private readonly string _root = Directory.CreateTempSubdirectory("sluice-planned-").FullName;
 
     [Fact]
     public async Task A_silo_joining_mid_stream_takes_source_partitions_over_without_a_restart_and_the_output_equals_the_oracle_exactly()
     {
-        var input = new OutOfOrderEventFeed(seed: 41, partitions: 4);
+        // One silo reads all 16 queues; the queue balancer gives the joining one about half of them (none: 1 in 65,536).
+        var input = new OutOfOrderEventFeed(seed: 41, partitions: Queues);
         var sink = new CollectingSink<WindowResult>("sums", parallelism: 2);
-        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 2);
+        await using var cluster = await RecoveryScenario.StartAsync(
+            _root, silos: 1, silo => silo.Services.Configure<SourceProviderOptions>(SourceStreams.ProviderName, o => o.QueueCount = Queues));
         cluster.Register(RecoveryScenario.Define("joined", input.Source, sink));
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("joined");
         await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2, "2 checkpoints");
