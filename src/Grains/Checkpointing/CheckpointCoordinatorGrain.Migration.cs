@@ -21,9 +21,7 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
 
     public Task MigrateAsync(SiloAddress target)
     {
-        // Migration captures the request context; the placement director takes the hint as the destination.
-        RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, target);
-        this.MigrateOnIdle();
+        ShutdownMigration.MigrateTo(this, target, ServiceProvider);
         return Task.CompletedTask;
     }
 

@@ -18,8 +18,8 @@ internal interface IKeyGroupGrain : IGrainWithStringKey
     Task NotifyCheckpointCompleteAsync(long checkpointId);
 
     /// <summary>
-    /// Moves this key group with its state in memory (grain migration) when it is next idle: to <paramref name="target"/>,
-    /// or where placement chooses when null.
+    /// Moves this key group with its state in memory (grain migration) to <paramref name="target"/> when it is next idle;
+    /// nothing happens when it is there already or the target is not an active silo.
     /// </summary>
-    Task MigrateAsync(SiloAddress? target);
+    Task MigrateAsync(SiloAddress target);
 }

@@ -21,15 +21,9 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
     private SiloAddress LocalSilo => ((ILocalSiloDetails)ServiceProvider.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
 
-    public Task MigrateAsync(SiloAddress? target)
+    public Task MigrateAsync(SiloAddress target)
     {
-        if (target is not null)
-        {
-            // Migration captures the request context; the placement director takes the hint as the destination.
-            RequestContext.Set(Orleans.Runtime.Placement.IPlacementDirector.PlacementHintKey, target);
-        }
-
-        this.MigrateOnIdle();
+        ShutdownMigration.MigrateTo(this, target, ServiceProvider);
         return Task.CompletedTask;
     }
 

@@ -35,7 +35,23 @@ internal static class ShutdownMigration
         }
 
         targets.Sort((a, b) => string.CompareOrdinal(a.ToParsableString(), b.ToParsableString()));
-        var target = targets[(int)(grain.GetGrainId().GetUniformHashCode() % (uint)targets.Count)];
+        return MigrateTo(grain, targets[(int)(grain.GetGrainId().GetUniformHashCode() % (uint)targets.Count)], services);
+    }
+
+    /// <summary>
+    /// Asks Orleans to migrate <paramref name="grain"/> (from its own turn) to <paramref name="target"/>. Migration captures
+    /// the request context, and placement takes the hint as the target. Nothing happens when the target is this silo or
+    /// not an active member: Orleans would deactivate the grain first and only then find nowhere else to put it, and a
+    /// key group deactivated without migrating has lost its state (the pipeline restarts).
+    /// </summary>
+    public static bool MigrateTo(Grain grain, SiloAddress target, IServiceProvider services)
+    {
+        var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        if (target.Equals(self) || services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.GetSiloStatus(target) != SiloStatus.Active)
+        {
+            return false;
+        }
+
         RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
         try
         {
