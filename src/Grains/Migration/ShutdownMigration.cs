@@ -4,10 +4,10 @@ using Orleans.Runtime.Placement;
 namespace Sluice.Migration;
 
 /// <summary>
-/// A graceful silo shutdown is a planned move: instead of letting Orleans deactivate a stateful grain (and the pipeline
-/// restart from its last checkpoint), the grain asks, from its OnDeactivateAsync, to be migrated. Orleans accepts a
-/// migration request while an activation is deactivating; the grain's <see cref="IGrainMigrationParticipant"/> then
-/// carries its state. The target is another active silo, chosen by the grain's hash so the moved grains spread out.
+/// How a stateful grain asks to be moved. <see cref="MigrateTo"/> serves every planned move (a request, the graceful
+/// shutdown's <see cref="PlannedShutdown"/>). <see cref="TryRequest"/> is the last resort of a shutdown: a grain still on
+/// the silo when Orleans deactivates it asks, from its OnDeactivateAsync, to be migrated instead (Orleans accepts a
+/// migration request while an activation is deactivating), to another active silo chosen by the grain's hash.
 /// </summary>
 internal static class ShutdownMigration
 {

@@ -25,6 +25,11 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     /// <summary>The watermark, the prepared transactions not known committed, and the open epoch.</summary>
     public byte[]? ExportForMigration()
     {
+        if (writer is not ITransactionalSink<T>)
+        {
+            writer.Flush(); // what a plain writer buffered leaves before the task moves
+        }
+
         var pending = PendingTransactions.Write(_pending);
         var epoch = writer is IMovableSink movable ? movable.ExportOpenEpoch() : [];
         var exported = new byte[13 + pending.Length + epoch.Length];
