@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using Sluice.Functions;
@@ -60,7 +59,8 @@ internal static class CheckpointBenchmark
             await cluster.DeployAsync();
 
             var processed = new ProcessedCounter();
-            using var read = new SourceRecordsCounter();
+            // sluice.source.records is added per source pull; records reach the window stage later (alignment holds them).
+            using var read = new InstrumentTotal("sluice.source.records");
             var pipelineId = $"checkpoint-bench-{keys}";
             var pipeline = Define(pipelineId, keys, processed);
             foreach (var silo in cluster.Silos.OfType<InProcessSiloHandle>())
@@ -83,7 +83,7 @@ internal static class CheckpointBenchmark
 
             // Sample the window stage's record count until enough checkpoints that began after the fill are over.
             var samples = new List<Sample>();
-            var last = new Sample(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, read.Count, processed.Count);
+            var last = new Sample(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, read.Total, processed.Count);
             var measuring = Stopwatch.StartNew();
             List<CheckpointInfo> measured = [];
             while (measuring.Elapsed < MaxMeasurement)
@@ -91,7 +91,7 @@ internal static class CheckpointBenchmark
                 // A delay, not a PeriodicTimer: a late timer fires missed ticks at once, giving empty zero-length samples.
                 // Samples are as long as they really were; each rate uses its own length.
                 await Task.Delay(SampleInterval);
-                var now = new Sample(last.To, DateTimeOffset.UtcNow, read.Count, processed.Count);
+                var now = new Sample(last.To, DateTimeOffset.UtcNow, read.Total, processed.Count);
                 samples.Add(now with { Read = now.Read - last.Read, Processed = now.Processed - last.Processed });
                 last = now;
                 if (samples.Count % 4 == 0)
@@ -110,7 +110,7 @@ internal static class CheckpointBenchmark
             // Processed first: every record counted in the window stage was read before, so processed <= read unless
             // something was processed twice.
             var processedTotal = processed.Count;
-            Report(keys, samples, measured, all, final, read.Count, processedTotal);
+            Report(keys, samples, measured, all, final, read.Total, processedTotal);
         }
         finally
         {
@@ -177,33 +177,6 @@ internal static class CheckpointBenchmark
 
     /// <summary>Records read by the sources and counted in the window stage between <see cref="From"/> and <see cref="To"/>.</summary>
     private sealed record Sample(DateTimeOffset From, DateTimeOffset To, long Read, long Processed);
-
-    /// <summary>
-    /// The "Sluice" meter's sluice.source.records (added per source pull). Records reach the window stage later: a task
-    /// aligning a checkpoint holds what its already-aligned inputs deliver until the last barrier arrives.
-    /// </summary>
-    private sealed class SourceRecordsCounter : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _count;
-
-        public SourceRecordsCounter()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Sluice" && instrument.Name == "sluice.source.records")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
-            _listener.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Dispose() => _listener.Dispose();
-    }
 
     /// <summary>Shared by the window stage's aggregate instances (all in this process): one increment per record.</summary>
     private sealed class ProcessedCounter

@@ -14,7 +14,7 @@ namespace Sluice.Migration;
 /// disappearance later is not taken for a crash.
 /// </summary>
 internal sealed partial class PlannedShutdown(
-    LocalMovableGrains local, PipelineRegistry registry, IGrainFactory grains, IClusterMembershipService membership, ILocalSiloDetails silo,
+    LocalMovableGrains local, PipelineRegistry registry, IGrainFactory grains, ILocalSiloDetails silo, IServiceProvider services,
     ILogger<PlannedShutdown> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -28,7 +28,7 @@ internal sealed partial class PlannedShutdown(
 
     private async Task MoveEverythingAsync(CancellationToken cancellationToken)
     {
-        var targets = OtherActiveSilos();
+        var targets = ShutdownMigration.OtherActiveSilos(services);
         if (targets.Count == 0 || local.Count == 0)
         {
             return; // the last silo, or nothing to move: the pipeline resumes from its checkpoint when the cluster returns
@@ -46,7 +46,7 @@ internal sealed partial class PlannedShutdown(
         var asked = 0;
         while (local.Count > 0 && !cancellationToken.IsCancellationRequested && Environment.TickCount64 - started < GiveUpAfter.TotalMilliseconds)
         {
-            targets = OtherActiveSilos();
+            targets = ShutdownMigration.OtherActiveSilos(services);
             if (targets.Count == 0)
             {
                 break;
@@ -55,12 +55,12 @@ internal sealed partial class PlannedShutdown(
             var requests = new List<Task>();
             foreach (var key in local.KeyGroups)
             {
-                requests.Add(TryAsync(() => grains.GetGrain<IKeyGroupGrain>(key).MigrateAsync(TargetFor(key, targets)), $"move {key}"));
+                requests.Add(TryAsync(() => grains.GetGrain<IKeyGroupGrain>(key).MigrateAsync(ShutdownMigration.TargetFor(key, targets)), $"move {key}"));
             }
 
             foreach (var pipeline in local.Coordinators)
             {
-                requests.Add(TryAsync(() => grains.GetGrain<ICheckpointProtocolGrain>(pipeline).MigrateAsync(TargetFor(pipeline, targets)), $"move the coordinator of {pipeline}"));
+                requests.Add(TryAsync(() => grains.GetGrain<ICheckpointProtocolGrain>(pipeline).MigrateAsync(ShutdownMigration.TargetFor(pipeline, targets)), $"move the coordinator of {pipeline}"));
             }
 
             asked += requests.Count;
@@ -74,25 +74,6 @@ internal sealed partial class PlannedShutdown(
 
         LogMoved(logger, asked, local.Count, Environment.TickCount64 - started);
     }
-
-    private List<SiloAddress> OtherActiveSilos()
-    {
-        var targets = new List<SiloAddress>();
-        foreach (var member in membership.CurrentSnapshot.Members.Values)
-        {
-            if (member.Status == SiloStatus.Active && !member.SiloAddress.Equals(silo.SiloAddress))
-            {
-                targets.Add(member.SiloAddress);
-            }
-        }
-
-        targets.Sort((a, b) => string.CompareOrdinal(a.ToParsableString(), b.ToParsableString()));
-        return targets;
-    }
-
-    /// <summary>Spreads the moved grains over the remaining silos by a stable hash of their key.</summary>
-    private static SiloAddress TargetFor(string key, List<SiloAddress> targets) =>
-        targets[(int)(Murmur3.Hash32(System.Text.Encoding.UTF8.GetBytes(key)) % (uint)targets.Count)];
 
     private async Task TryAsync(Func<Task> call, string what)
     {

@@ -19,6 +19,13 @@ internal static class ShutdownMigration
             return false;
         }
 
+        var targets = OtherActiveSilos(services);
+        return targets.Count > 0 && MigrateTo(grain, TargetFor(grain.GetPrimaryKeyString(), targets), services);
+    }
+
+    /// <summary>The active silos other than this one, in a stable order.</summary>
+    public static List<SiloAddress> OtherActiveSilos(IServiceProvider services)
+    {
         var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
         var targets = new List<SiloAddress>();
         foreach (var member in services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values)
@@ -29,14 +36,13 @@ internal static class ShutdownMigration
             }
         }
 
-        if (targets.Count == 0)
-        {
-            return false; // the last silo: nowhere to go
-        }
-
         targets.Sort((a, b) => string.CompareOrdinal(a.ToParsableString(), b.ToParsableString()));
-        return MigrateTo(grain, targets[(int)(grain.GetGrainId().GetUniformHashCode() % (uint)targets.Count)], services);
+        return targets;
     }
+
+    /// <summary>Spreads moved grains over <paramref name="targets"/> by a stable hash of their key.</summary>
+    public static SiloAddress TargetFor(string key, List<SiloAddress> targets) =>
+        targets[(int)(KeyGroups.Murmur3.Hash32(System.Text.Encoding.UTF8.GetBytes(key)) % (uint)targets.Count)];
 
     /// <summary>
     /// Asks Orleans to migrate <paramref name="grain"/> (from its own turn) to <paramref name="target"/>. Migration captures

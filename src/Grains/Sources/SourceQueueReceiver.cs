@@ -185,7 +185,7 @@ internal sealed partial class SourceQueueReceiver(
     private async Task<ISourcePartitionTask> OpenWithHandoverAsync(PipelinePlan plan, SourcePlan source, int partition)
     {
         var task = Open(plan, source, partition, attempt: 0);
-        var handover = await HandoverAsync(plan, source.Index, partition);
+        var handover = await HandedOverPositionAsync(plan, source.Index, partition);
         if (handover >= 0)
         {
             task.Seek(handover);
@@ -195,7 +195,7 @@ internal sealed partial class SourceQueueReceiver(
         return task;
     }
 
-    private async Task<long> HandoverAsync(PipelinePlan plan, int source, int partition)
+    private async Task<long> HandedOverPositionAsync(PipelinePlan plan, int source, int partition)
     {
         try
         {
