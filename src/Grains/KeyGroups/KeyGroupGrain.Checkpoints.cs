@@ -16,6 +16,10 @@ internal sealed partial class KeyGroupGrain
     // The blob this task last wrote (or restored): a later snapshot with the same bytes points at it.
     private (string Path, int Length, ulong Hash)? _lastUpload;
 
+    // Snapshots taken and not yet uploaded and acknowledged. They run beside processing, but belong to this activation:
+    // a deactivation or a move waits for them (or, if they cannot finish, does not carry the task's state).
+    private readonly List<Task> _snapshotsInFlight = [];
+
     private void RememberUpload(string path, ReadOnlySpan<byte> blob) => _lastUpload = (path, blob.Length, XxHash64.HashToUInt64(blob));
 
     private ICheckpointProtocolGrain Coordinator => GrainFactory.GetGrain<ICheckpointProtocolGrain>(_plan.Id);
@@ -111,15 +115,25 @@ internal sealed partial class KeyGroupGrain
         }
     }
 
+    /// <summary>
+    /// Commits the output of checkpoints up to <paramref name="checkpointId"/>. A commit that fails stays pending, with every
+    /// later epoch, in the task's state: the next completed checkpoint, or a restore, commits them in order. One that can
+    /// never succeed (<see cref="Functions.UnrecoverableSinkException"/>) fails the pipeline with its reason.
+    /// </summary>
     private async Task CommitAsync(long checkpointId)
     {
         try
         {
             await _task.NotifyCheckpointCompleteAsync(checkpointId);
         }
+        catch (Functions.UnrecoverableSinkException ex) when (_plan.Options.CheckpointInterval is not null)
+        {
+            _errors.Report(ex, $"committing the output of checkpoint {checkpointId}");
+            _failedInAttempt = true;
+            await ReportFailureAsync($"committing the output of checkpoint {checkpointId} cannot succeed: {ex.Message}", RestoreFailure.Fatal);
+        }
         catch (Exception ex)
         {
-            // The epochs stay pending in the task's state: the next completed checkpoint, or a restore, commits them.
             _errors.Report(ex, $"committing the output of checkpoint {checkpointId}");
         }
     }
@@ -191,11 +205,39 @@ internal sealed partial class KeyGroupGrain
             sender.Barrier(checkpoint);
         }
 
-        _ = UploadAndAcknowledgeAsync(_attempt, checkpoint, state, alignment);
+        _snapshotsInFlight.RemoveAll(static t => t.IsCompleted);
+        _snapshotsInFlight.Add(UploadAndAcknowledgeAsync(_attempt, checkpoint, state, alignment));
         foreach (var held in _gate.Release())
         {
             await HandleAcceptedAsync(held);
         }
+    }
+
+    /// <summary>
+    /// Waits until every snapshot this activation took is uploaded and acknowledged (a transactional sink's epoch staged),
+    /// or <paramref name="cancellationToken"/> gives up (the deactivation timed out). True when none is left.
+    /// </summary>
+    private async Task<bool> DrainSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        _snapshotsInFlight.RemoveAll(static t => t.IsCompleted);
+        if (_snapshotsInFlight.Count == 0)
+        {
+            return true;
+        }
+
+        _logger.LogInformation("{Task} deactivates with {Count} snapshot(s) in flight; waiting for them", _name, _snapshotsInFlight.Count);
+        try
+        {
+            await Task.WhenAll(_snapshotsInFlight).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogWarning("{Task} deactivated before its snapshots were uploaded; the checkpoints they belong to fail", _name);
+            return false;
+        }
+
+        _snapshotsInFlight.Clear();
+        return true;
     }
 
     private async Task UploadAndAcknowledgeAsync(long attempt, long checkpoint, Task<byte[]?> snapshot, long alignment)

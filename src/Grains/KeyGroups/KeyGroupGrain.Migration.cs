@@ -70,11 +70,12 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
     /// <summary>
     /// True when the deactivation is a migration this task can go through with its state in memory: one Orleans
-    /// started (rebalancing, <see cref="MigrateAsync"/>) or one this task asks for because its silo shuts down.
+    /// started (rebalancing, <see cref="MigrateAsync"/>) or one this task asks for because its silo shuts down. Not when a
+    /// snapshot it took is still in flight: the state that would move might lack what that snapshot staged.
     /// </summary>
-    private bool PrepareMigration(DeactivationReason reason)
+    private bool PrepareMigration(DeactivationReason reason, bool snapshotsDrained)
     {
-        var canCarry = _migrated is not null || (_task is { CanMigrate: true } && !_failedInAttempt);
+        var canCarry = _migrated is not null || (snapshotsDrained && _task is { CanMigrate: true } && !_failedInAttempt);
         _migrating = canCarry
             && (reason.ReasonCode == DeactivationReasonCode.Migrating || ShutdownMigration.TryRequest(this, reason, ServiceProvider));
         return _migrating;

@@ -100,7 +100,10 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         _timer?.Dispose();
         ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).RemoveKeyGroup(this.GetPrimaryKeyString());
-        if (PrepareMigration(reason))
+        // A snapshot in flight (upload, acknowledgement, a sink's staging) finishes before the task moves or goes: what it
+        // staged is in the state that moves, and the checkpoint it belongs to can complete.
+        var drained = await DrainSnapshotsAsync(cancellationToken);
+        if (PrepareMigration(reason, drained))
         {
             // OnDehydrate runs next and hands the senders' queued batches and the state over.
             await ReportAsync(force: true);

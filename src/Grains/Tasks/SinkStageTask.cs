@@ -9,7 +9,10 @@ namespace Sluice.Tasks;
 internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineId, int taskIndex, OperatorCounters counters, UserErrorReporter errors)
     : IStageTask, IDisposable
 {
-    private readonly List<PendingTransaction> _pending = [];
+    // Epochs sealed at a barrier and not yet known committed, in checkpoint order (the order of their barriers). Each
+    // holds its staging task from the moment the epoch is sealed, so nothing can be snapshotted, moved or committed
+    // out of order or without it.
+    private readonly List<SealedEpoch> _pending = [];
     private long _watermark = long.MinValue;
     private bool _finished;
 
@@ -19,8 +22,11 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
 
     public int StateEntries => _pending.Count;
 
-    /// <summary>A transactional writer holds the open epoch's records: only one that can export them can move.</summary>
-    public bool CanMigrate => writer is not ITransactionalSink<T> || writer is IMovableSink;
+    /// <summary>
+    /// A transactional writer holds the open epoch's records: only one that can export them can move, and only once every
+    /// sealed epoch is staged (its transaction handle is what moves; the grain waits for staging before it moves).
+    /// </summary>
+    public bool CanMigrate => writer is not ITransactionalSink<T> || (writer is IMovableSink && AllStaged());
 
     /// <summary>The watermark, the prepared transactions not known committed, and the open epoch.</summary>
     public byte[]? ExportForMigration()
@@ -30,7 +36,12 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             writer.Flush(); // what a plain writer buffered leaves before the task moves
         }
 
-        var pending = PendingTransactions.Write(_pending);
+        if (!AllStaged())
+        {
+            throw new InvalidOperationException("A sink task cannot move while an epoch is still being staged.");
+        }
+
+        var pending = PendingTransactions.Write(StagedUpTo(long.MaxValue));
         var epoch = writer is IMovableSink movable ? movable.ExportOpenEpoch() : [];
         var exported = new byte[13 + pending.Length + epoch.Length];
         var span = exported.AsSpan();
@@ -97,8 +108,10 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     }
 
     /// <summary>
-    /// A plain sink flushes, so the checkpoint covers what it wrote (at least once). A transactional sink seals
-    /// the epoch; its snapshot is every prepared transaction not yet known committed, so a restore can commit them.
+    /// A plain sink flushes, so the checkpoint covers what it wrote (at least once). A transactional sink seals the epoch
+    /// (the synchronous part of its prepare) and records it at once, in barrier order; the snapshot completes when every
+    /// sealed epoch up to this one is staged, and holds their transaction handles, so a restore can commit them. An epoch
+    /// whose staging outlived an earlier checkpoint is in every later snapshot, never reordered behind a newer one.
     /// </summary>
     public Task<byte[]?> SnapshotAsync(long checkpointId)
     {
@@ -108,20 +121,70 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             return Task.FromResult<byte[]?>(null);
         }
 
-        var prepare = transactional.PrepareAsync(checkpointId, CancellationToken.None);
-        return SnapshotPreparedAsync(checkpointId, prepare);
-    }
-
-    private async Task<byte[]?> SnapshotPreparedAsync(long checkpointId, Task<byte[]?> prepare)
-    {
-        if (await prepare is { } transaction)
+        Task<byte[]?> staging;
+        try
         {
-            _pending.Add(new PendingTransaction(checkpointId, transaction));
+            staging = transactional.PrepareAsync(checkpointId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            staging = Task.FromException<byte[]?>(ex);
         }
 
-        return PendingTransactions.Write(_pending);
+        _pending.Add(new SealedEpoch(checkpointId, staging));
+        return SnapshotStagedAsync(checkpointId);
     }
 
+    private async Task<byte[]?> SnapshotStagedAsync(long checkpointId)
+    {
+        await WhenStagedAsync(checkpointId);
+        return PendingTransactions.Write(StagedUpTo(checkpointId));
+    }
+
+    /// <summary>Completes when every epoch sealed at a barrier up to <paramref name="checkpointId"/> is staged; fails when one could not be.</summary>
+    private async Task WhenStagedAsync(long checkpointId)
+    {
+        // By index: epochs may be committed (removed from the front) or sealed (added at the end) meanwhile.
+        for (var i = 0; i < _pending.Count && _pending[i].CheckpointId <= checkpointId; i++)
+        {
+            var epoch = _pending[i];
+            await epoch.Staging;
+            i = _pending.IndexOf(epoch);
+        }
+    }
+
+    private List<PendingTransaction> StagedUpTo(long checkpointId)
+    {
+        var staged = new List<PendingTransaction>(_pending.Count);
+        foreach (var epoch in _pending)
+        {
+            if (epoch.CheckpointId <= checkpointId && epoch.Staging.Result is { } transaction)
+            {
+                staged.Add(new PendingTransaction(epoch.CheckpointId, transaction));
+            }
+        }
+
+        return staged;
+    }
+
+    private bool AllStaged()
+    {
+        foreach (var epoch in _pending)
+        {
+            if (!epoch.Staging.IsCompletedSuccessfully)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Commits, oldest first, every epoch up to <paramref name="checkpointId"/> (epochs of checkpoints that failed are
+    /// committed by the next one that completes: that checkpoint's snapshot holds them). A commit that throws leaves its
+    /// epoch and every later one pending, so they are committed in order by the next completed checkpoint or a restore.
+    /// </summary>
     public async Task NotifyCheckpointCompleteAsync(long checkpointId)
     {
         if (writer is not ITransactionalSink<T> transactional)
@@ -129,19 +192,26 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             return;
         }
 
-        // Epochs of checkpoints that failed are committed by the next one that completes: their records are in it.
         while (_pending.Count > 0 && _pending[0].CheckpointId <= checkpointId)
         {
             var next = _pending[0];
-            await transactional.CommitAsync(next.CheckpointId, next.Transaction, CancellationToken.None);
-            _pending.RemoveAt(0);
+            // Staged already: checkpoint n completed, so this task's snapshot of n, which waited for it, did.
+            if (await next.Staging is { } transaction)
+            {
+                await transactional.CommitAsync(next.CheckpointId, transaction, CancellationToken.None);
+            }
+
+            _pending.Remove(next);
         }
     }
 
     public void Restore(ReadOnlyMemory<byte> snapshot)
     {
         _pending.Clear();
-        _pending.AddRange(PendingTransactions.Read(snapshot));
+        foreach (var restored in PendingTransactions.Read(snapshot))
+        {
+            _pending.Add(new SealedEpoch(restored.CheckpointId, Task.FromResult<byte[]?>(restored.Transaction)));
+        }
     }
 
     /// <summary>Releases the writer (a file sink's pooled buffers); what it had not staged is replayed after a restart.</summary>
@@ -166,3 +236,6 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
         }
     }
 }
+
+/// <summary>An epoch sealed at Barrier(<see cref="CheckpointId"/>) and its staging (null result: the epoch was empty).</summary>
+internal sealed record SealedEpoch(long CheckpointId, Task<byte[]?> Staging);

@@ -16,6 +16,15 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
     public int Prepared => _prepared.Count;
 
+    /// <summary>
+    /// How long staging takes after the epoch is sealed (the synchronous part of a prepare takes the records at once, as
+    /// the contract says; the epoch becomes durable only after this delay, as with a slow store).
+    /// </summary>
+    public TimeSpan StagingDelay { get; init; }
+
+    /// <summary>Epochs whose staging completed (in <see cref="Prepared"/>) but that were never committed.</summary>
+    public IEnumerable<(int Task, long Checkpoint)> PreparedNotCommitted => _prepared.Keys.Where(k => !_committed.ContainsKey(k));
+
     public int CommittedEpochs => _committed.Count;
 
     /// <summary>Every committed record, by task and epoch.</summary>
@@ -47,9 +56,23 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
                 return Task.FromResult<byte[]?>(null);
             }
 
-            sink._prepared[(task, checkpointId)] = _epoch.ToArray();
+            var sealedEpoch = _epoch.ToArray();
             _epoch.Clear();
-            return Task.FromResult<byte[]?>(BitConverter.GetBytes(checkpointId));
+            return sink.StagingDelay > TimeSpan.Zero
+                ? StageSlowlyAsync(checkpointId, sealedEpoch)
+                : Task.FromResult<byte[]?>(Stage(checkpointId, sealedEpoch));
+        }
+
+        private async Task<byte[]?> StageSlowlyAsync(long checkpointId, T[] sealedEpoch)
+        {
+            await Task.Delay(sink.StagingDelay);
+            return Stage(checkpointId, sealedEpoch);
+        }
+
+        private byte[] Stage(long checkpointId, T[] sealedEpoch)
+        {
+            sink._prepared[(task, checkpointId)] = sealedEpoch;
+            return BitConverter.GetBytes(checkpointId);
         }
 
         public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)

@@ -129,6 +129,49 @@ public sealed class FileSinkPipelineTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
+    /// <summary>
+    /// The last complete checkpoint holds an epoch whose output is gone from the store (deleted by hand after the first
+    /// cluster stopped): committing it again on resume can never succeed. The pipeline fails with the reason in its
+    /// status, instead of showing Running while every later epoch of that sink task waits behind the failed one.
+    /// </summary>
+    [Fact]
+    public async Task An_epoch_that_can_never_be_committed_fails_the_pipeline_with_the_reason_in_its_status()
+    {
+        var input = new OutOfOrderEventFeed(seed: 31, partitions: Partitions);
+        var options = SinkOptions();
+        var checkpoints = Path.Combine(_root, "checkpoints");
+        await using (var first = await SluiceCluster.StartWithCheckpointsAsync(1, checkpoints))
+        {
+            first.Register(Define("files-lost", input.Source, options));
+            var coordinator = first.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("files-lost");
+            for (var i = 0; i < 600 && Completed(await coordinator.GetHistoryAsync()) < 3; i++)
+            {
+                input.Append(rounds: 2);
+                await Task.Delay(100);
+            }
+        }
+
+        // Every checkpoint holds the epoch sealed at its own barrier: remove that epoch's output, staged or committed.
+        var newest = Directory.GetDirectories(Path.Combine(checkpoints, "files-lost"), "chk-*")
+            .Where(d => File.Exists(Path.Combine(d, "_metadata")))
+            .Max(d => long.Parse(Path.GetFileName(d)["chk-".Length..], System.Globalization.CultureInfo.InvariantCulture));
+        var epochFiles = Directory.GetFiles(Path.Combine(_root, "files", "sums"), $"part-*-{newest:D10}*", SearchOption.AllDirectories);
+        output.WriteLine($"newest complete checkpoint {newest}: deleting {string.Join(", ", epochFiles.Select(Path.GetFileName))}");
+        Assert.NotEmpty(epochFiles);
+        foreach (var file in epochFiles)
+        {
+            File.Delete(file);
+        }
+
+        await using var second = await SluiceCluster.StartWithCheckpointsAsync(1, checkpoints);
+        second.Register(Define("files-lost", input.Source, options));
+        input.Append(rounds: 2);
+        var failed = await second.WaitForStatusAsync("files-lost", s => s.State == PipelineState.Failed, TimeSpan.FromSeconds(30), "the pipeline failing");
+        output.WriteLine(SluiceCluster.Describe(failed));
+        Assert.Contains($"cannot commit checkpoint {newest}", failed.Recovery?.FailureReason ?? string.Empty, StringComparison.Ordinal);
+        Assert.Contains($"cannot commit checkpoint {newest}", failed.LastError ?? string.Empty, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try

@@ -1,0 +1,188 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sluice.Exchange;
+using Sluice.Functions;
+using Sluice.Operators;
+using Sluice.Tasks;
+
+namespace Sluice.Tests.Sinks;
+
+/// <summary>
+/// A transactional sink task's epochs when staging is slow: epochs are recorded in barrier order the moment they are
+/// sealed, a snapshot holds every sealed epoch up to its checkpoint once each is staged, commits go oldest first, and
+/// the task cannot move while an epoch is still being staged.
+/// </summary>
+public sealed class TransactionalSinkTaskTests
+{
+    [Fact]
+    public async Task A_snapshot_waits_for_an_earlier_epoch_still_staging_and_holds_both_in_checkpoint_order()
+    {
+        var writer = new ControlledStagingWriter();
+        using var task = CreateTask(writer);
+
+        Write(task, 1, 2);
+        var first = task.SnapshotAsync(1);
+        Write(task, 3);
+        var second = task.SnapshotAsync(2);
+
+        // Epoch 2 is staged first (epoch 1 outlived its checkpoint's timeout, say): checkpoint 2 must still hold epoch 1.
+        writer.Stage(2);
+        await Task.Delay(50);
+        Assert.False(second.IsCompleted, "checkpoint 2's snapshot completed while epoch 1, sealed before it, was not staged");
+        writer.Stage(1);
+
+        var firstCheckpoints = Checkpoints(await first);
+        var secondCheckpoints = Checkpoints(await second);
+        Assert.Equal(new long[] { 1 }, firstCheckpoints);
+        Assert.Equal(new long[] { 1, 2 }, secondCheckpoints);
+    }
+
+    [Fact]
+    public async Task Completing_a_later_checkpoint_commits_every_earlier_epoch_first_in_checkpoint_order()
+    {
+        var writer = new ControlledStagingWriter();
+        using var task = CreateTask(writer);
+        Write(task, 1);
+        var first = task.SnapshotAsync(1);
+        Write(task, 2);
+        var second = task.SnapshotAsync(2);
+        writer.Stage(2);
+        await Task.Delay(50);
+        writer.Stage(1);
+        await first;
+        await second;
+
+        await task.NotifyCheckpointCompleteAsync(2);
+
+        Assert.Equal([1L, 2L], writer.Committed);
+        Assert.Equal(0, task.StateEntries);
+    }
+
+    [Fact]
+    public async Task A_restore_from_a_snapshot_commits_the_epochs_it_holds_and_only_those()
+    {
+        var writer = new ControlledStagingWriter();
+        using var task = CreateTask(writer);
+        Write(task, 1);
+        var first = task.SnapshotAsync(1);
+        Write(task, 2);
+        var second = task.SnapshotAsync(2);
+        writer.Stage(1);
+        writer.Stage(2);
+        var snapshot = await first;
+        await second;
+
+        var restoredWriter = new ControlledStagingWriter();
+        using var restored = CreateTask(restoredWriter);
+        restored.Restore(snapshot!);
+        await restored.NotifyCheckpointCompleteAsync(1);
+
+        Assert.Equal([1L], restoredWriter.Committed);
+    }
+
+    [Fact]
+    public async Task A_sink_task_cannot_move_while_an_epoch_is_staging_and_carries_it_once_staged()
+    {
+        var writer = new ControlledStagingWriter();
+        using var task = CreateTask(writer);
+        Write(task, 1, 2);
+        var snapshot = task.SnapshotAsync(1);
+        Write(task, 3);
+
+        Assert.False(task.CanMigrate);
+        Assert.Throws<InvalidOperationException>(() => task.ExportForMigration());
+
+        writer.Stage(1);
+        await snapshot;
+        Assert.True(task.CanMigrate);
+        var exported = task.ExportForMigration()!;
+
+        var movedWriter = new ControlledStagingWriter();
+        using var moved = CreateTask(movedWriter);
+        moved.ImportMigrated(exported);
+        await moved.NotifyCheckpointCompleteAsync(1);
+        Assert.Equal([1L], movedWriter.Committed);
+        Assert.Equal([3], movedWriter.OpenEpoch);
+    }
+
+    [Fact]
+    public async Task An_epoch_whose_staging_failed_fails_every_later_snapshot()
+    {
+        var writer = new ControlledStagingWriter();
+        using var task = CreateTask(writer);
+        Write(task, 1);
+        var first = task.SnapshotAsync(1);
+        Write(task, 2);
+        var second = task.SnapshotAsync(2);
+        writer.Stage(2);
+        writer.FailStaging(1);
+
+        await Assert.ThrowsAsync<IOException>(() => first);
+        await Assert.ThrowsAsync<IOException>(() => second);
+    }
+
+    private static SinkStageTask<int> CreateTask(ControlledStagingWriter writer) =>
+        new(writer, "p", 0, new OperatorCounters(), new UserErrorReporter(NullLogger.Instance, "p/sink[0]", static () => 0));
+
+    private static void Write(SinkStageTask<int> task, params int[] values) =>
+        task.Process(new RecordBatch<int>(values, new long[values.Length]));
+
+    private static long[] Checkpoints(byte[]? snapshot) =>
+        PendingTransactions.Read(snapshot!).Select(p => p.CheckpointId).ToArray();
+
+    /// <summary>Seals at once (the contract's synchronous part); each epoch is staged when the test says so.</summary>
+    private sealed class ControlledStagingWriter : ITransactionalSink<int>, IMovableSink
+    {
+        private readonly Dictionary<long, TaskCompletionSource<byte[]?>> _staging = [];
+
+        public List<int> OpenEpoch { get; } = [];
+
+        public List<long> Committed { get; } = [];
+
+        public void Write(int value, SinkContext context) => OpenEpoch.Add(value);
+
+        public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
+        {
+            OpenEpoch.Clear();
+            var staging = new TaskCompletionSource<byte[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _staging[checkpointId] = staging;
+            return staging.Task;
+        }
+
+        public void Stage(long checkpointId)
+        {
+            var handle = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(handle, checkpointId);
+            _staging[checkpointId].SetResult(handle);
+        }
+
+        public void FailStaging(long checkpointId) => _staging[checkpointId].SetException(new IOException("the store is gone"));
+
+        public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)
+        {
+            Assert.Equal(checkpointId, BinaryPrimitives.ReadInt64LittleEndian(transaction));
+            Committed.Add(checkpointId);
+            return Task.CompletedTask;
+        }
+
+        public byte[] ExportOpenEpoch()
+        {
+            var bytes = new byte[OpenEpoch.Count * 4];
+            for (var i = 0; i < OpenEpoch.Count; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), OpenEpoch[i]);
+            }
+
+            OpenEpoch.Clear();
+            return bytes;
+        }
+
+        public void ImportOpenEpoch(ReadOnlySpan<byte> epoch)
+        {
+            for (var i = 0; i < epoch.Length; i += 4)
+            {
+                OpenEpoch.Add(BinaryPrimitives.ReadInt32LittleEndian(epoch[i..]));
+            }
+        }
+    }
+}
