@@ -64,11 +64,11 @@ internal sealed partial class CheckpointCoordinatorGrain(
         return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
     }
 
-    public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark)
+    public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark, bool idle)
     {
         if (_pending is { } p && p.Id == checkpointId && attempt == _attempt)
         {
-            p.Sources[(source, partition)] = (position, watermark);
+            p.Sources[(source, partition)] = (position, watermark, idle);
             return CompleteIfDoneAsync();
         }
 
@@ -141,8 +141,8 @@ internal sealed partial class CheckpointCoordinatorGrain(
             _plan.Id,
             p.Id,
             DateTimeOffset.UtcNow,
-            p.Sources.OrderBy(s => s.Key).Select(s => new SourcePosition(s.Key.Source, s.Key.Partition, s.Value.Position, s.Value.Watermark)).ToList(),
-            p.Tasks.Values.OrderBy(t => t.Stage).ThenBy(t => t.Task).Select(t => new TaskState(t.Stage, t.Task, t.BlobPath, t.Bytes)).ToList());
+            p.Sources.OrderBy(s => s.Key).Select(s => new SourcePosition(s.Key.Source, s.Key.Partition, s.Value.Position, s.Value.Watermark, s.Value.Idle)).ToList(),
+            p.Tasks.Values.OrderBy(t => t.Stage).ThenBy(t => t.Task).Select(t => new TaskState(t.Stage, t.Task, t.BlobPath, t.Bytes, t.Watermark)).ToList());
         try
         {
             // The commit point: written last and atomically, so a reader sees a complete checkpoint or none.
@@ -270,7 +270,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
 
         public int ExpectedTasks { get; } = expectedTasks;
 
-        public Dictionary<(int Source, int Partition), (long Position, long Watermark)> Sources { get; } = [];
+        public Dictionary<(int Source, int Partition), (long Position, long Watermark, bool Idle)> Sources { get; } = [];
 
         public Dictionary<(int Stage, int Task), TaskCheckpointAck> Tasks { get; } = [];
 

@@ -42,9 +42,10 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
 
     /// <summary>
     /// A source partition emitted the barrier; <paramref name="position"/> is where it resumes after a restore and
-    /// <paramref name="watermark"/> the watermark it had sent, which it resumes with.
+    /// <paramref name="watermark"/> the watermark it had sent and <paramref name="idle"/> whether it was idle, which it
+    /// resumes with.
     /// </summary>
-    Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark);
+    Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark, bool idle);
 
     /// <summary>A task aligned its inputs, snapshotted and uploaded its state.</summary>
     Task AckTaskAsync(TaskCheckpointAck ack);
@@ -109,6 +110,10 @@ internal sealed record TaskCheckpointAck(
     /// <summary>The task's state had not changed: <see cref="BlobPath"/> is the blob of an earlier checkpoint.</summary>
     [Id(8)]
     public bool Reused { get; init; }
+
+    /// <summary>The task's watermark when it aligned: a restored task never goes below it.</summary>
+    [Id(9)]
+    public long Watermark { get; init; } = long.MinValue;
 }
 
 /// <summary>The commit record of a completed checkpoint, written last as "{pipeline}/chk-{n}/_metadata".</summary>
@@ -123,10 +128,16 @@ internal sealed record CheckpointMetadata(
 /// Where a source partition resumes, and its watermark at the barrier. The watermark is restored with the position:
 /// a partition that reads nothing more after a restore (its input is all read) would otherwise hold every window
 /// downstream back, and the replay decides lateness exactly as the original run did. Null in metadata of older builds.
+/// <see cref="Idle"/>: the partition was idle at the barrier, and is idle again from the restore until it reads a record
+/// (otherwise it would hold the watermark back for its idle timeout, where the original run did not).
 /// </summary>
-internal sealed record SourcePosition(int Source, int Partition, long Position, long? Watermark = null);
+internal sealed record SourcePosition(int Source, int Partition, long Position, long? Watermark = null, bool Idle = false);
 
-internal sealed record TaskState(int Stage, int Task, string? BlobPath, long Bytes);
+/// <summary>
+/// A task's part of a checkpoint: its state blob, and its watermark when it aligned (null in metadata of older builds),
+/// below which the restored task's watermark never goes.
+/// </summary>
+internal sealed record TaskState(int Stage, int Task, string? BlobPath, long Bytes, long? Watermark = null);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(CheckpointMetadata))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(AttemptMarker))]

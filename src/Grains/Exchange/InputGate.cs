@@ -158,6 +158,18 @@ internal sealed class InputGate
         return Recompute();
     }
 
+    /// <summary>
+    /// Continues from the watermark a restored task had reached: the gate's watermark starts there, and only a higher
+    /// minimum over the inputs moves it on (inputs restart lower after a restore; time must not go back).
+    /// </summary>
+    public void RestoreWatermark(long watermark)
+    {
+        if (watermark > Watermark)
+        {
+            Watermark = watermark;
+        }
+    }
+
     public InputGateState Export() => new()
     {
         LastSequence = Array.ConvertAll(_slots, s => s.LastSequence),

@@ -16,9 +16,10 @@ internal sealed partial class KeyGroupGrain
     // The blob this task last wrote (or restored): a later snapshot with the same bytes points at it.
     private (string Path, int Length, ulong Hash)? _lastUpload;
 
-    // Snapshots taken and not yet uploaded and acknowledged. They run beside processing, but belong to this activation:
-    // a deactivation or a move waits for them (or, if they cannot finish, does not carry the task's state).
-    private readonly List<Task> _snapshotsInFlight = [];
+    // Work this activation started that runs beside processing: snapshots not yet uploaded and acknowledged, failure
+    // reports to the coordinator. A deactivation or a move waits for it (or, if it cannot finish, does not carry the
+    // task's state).
+    private readonly List<Task> _inFlight = [];
 
     private void RememberUpload(string path, ReadOnlySpan<byte> blob) => _lastUpload = (path, blob.Length, XxHash64.HashToUInt64(blob));
 
@@ -98,6 +99,14 @@ internal sealed partial class KeyGroupGrain
                 _logger.LogInformation("{Task} restored {Entries} state entries from checkpoint {Checkpoint}", _name, _task.StateEntries, checkpointId);
             }
 
+            if (state?.Watermark is { } watermark && watermark > long.MinValue)
+            {
+                // Time never goes back: the inputs restart below this watermark (fresh channels, restored sources), and
+                // a record that was late before the failure must still be late, or its window would fire again.
+                _gate.RestoreWatermark(watermark);
+                _task.OnWatermark(watermark);
+            }
+
             await CommitAsync(checkpointId);
         }
         catch (Exception ex) when (ex is SnapshotCorruptedException or SnapshotSchemaMismatchException or CheckpointStoreException)
@@ -159,7 +168,7 @@ internal sealed partial class KeyGroupGrain
         _errors.Report(new InvalidOperationException(reason), "sending downstream");
         if (_plan.Options.CheckpointInterval is not null)
         {
-            _ = ReportFailureAsync(reason, RestoreFailure.None);
+            Own(ReportFailureAsync(reason, RestoreFailure.None));
         }
     }
 
@@ -205,30 +214,40 @@ internal sealed partial class KeyGroupGrain
             sender.Barrier(checkpoint);
         }
 
-        _snapshotsInFlight.RemoveAll(static t => t.IsCompleted);
-        _snapshotsInFlight.Add(UploadAndAcknowledgeAsync(_attempt, checkpoint, state, alignment));
+        Own(UploadAndAcknowledgeAsync(_attempt, checkpoint, state, alignment, _gate.Watermark));
         foreach (var held in _gate.Release())
         {
             await HandleAcceptedAsync(held);
         }
     }
 
-    /// <summary>
-    /// Waits until every snapshot this activation took is uploaded and acknowledged (a transactional sink's epoch staged),
-    /// or <paramref name="cancellationToken"/> gives up (the deactivation timed out). True when none is left.
-    /// </summary>
-    private async Task<bool> DrainSnapshotsAsync(CancellationToken cancellationToken)
+    /// <summary>Keeps <paramref name="work"/>, started beside processing, until it completes (see <see cref="DrainInFlightAsync"/>).</summary>
+    private void Own(Task work)
     {
-        _snapshotsInFlight.RemoveAll(static t => t.IsCompleted);
-        if (_snapshotsInFlight.Count == 0)
+        _inFlight.RemoveAll(static t => t.IsCompleted);
+        if (!work.IsCompleted)
+        {
+            _inFlight.Add(work);
+        }
+    }
+
+    /// <summary>
+    /// Waits until every snapshot this activation took is uploaded and acknowledged (a transactional sink's epoch staged)
+    /// and every failure it reported has reached the coordinator, or <paramref name="cancellationToken"/> gives up (the
+    /// deactivation timed out). True when nothing is left.
+    /// </summary>
+    private async Task<bool> DrainInFlightAsync(CancellationToken cancellationToken)
+    {
+        _inFlight.RemoveAll(static t => t.IsCompleted);
+        if (_inFlight.Count == 0)
         {
             return true;
         }
 
-        _logger.LogInformation("{Task} deactivates with {Count} snapshot(s) in flight; waiting for them", _name, _snapshotsInFlight.Count);
+        _logger.LogInformation("{Task} deactivates with {Count} snapshot(s) or report(s) in flight; waiting for them", _name, _inFlight.Count);
         try
         {
-            await Task.WhenAll(_snapshotsInFlight).WaitAsync(cancellationToken);
+            await Task.WhenAll(_inFlight).WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -236,11 +255,11 @@ internal sealed partial class KeyGroupGrain
             return false;
         }
 
-        _snapshotsInFlight.Clear();
+        _inFlight.Clear();
         return true;
     }
 
-    private async Task UploadAndAcknowledgeAsync(long attempt, long checkpoint, Task<byte[]?> snapshot, long alignment)
+    private async Task UploadAndAcknowledgeAsync(long attempt, long checkpoint, Task<byte[]?> snapshot, long alignment, long watermark)
     {
         string? path = null;
         string? failure = null;
@@ -292,7 +311,7 @@ internal sealed partial class KeyGroupGrain
 
         try
         {
-            await Coordinator.AckTaskAsync(new TaskCheckpointAck(attempt, checkpoint, _stage.Index, _taskIndex, path, state?.Length ?? 0, alignment, failure) { Reused = reused });
+            await Coordinator.AckTaskAsync(new TaskCheckpointAck(attempt, checkpoint, _stage.Index, _taskIndex, path, state?.Length ?? 0, alignment, failure) { Reused = reused, Watermark = watermark });
         }
         catch (Exception ex)
         {

@@ -102,7 +102,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).RemoveKeyGroup(this.GetPrimaryKeyString());
         // A snapshot in flight (upload, acknowledgement, a sink's staging) finishes before the task moves or goes: what it
         // staged is in the state that moves, and the checkpoint it belongs to can complete.
-        var drained = await DrainSnapshotsAsync(cancellationToken);
+        var drained = await DrainInFlightAsync(cancellationToken);
         if (PrepareMigration(reason, drained))
         {
             // OnDehydrate runs next and hands the senders' queued batches and the state over.

@@ -35,8 +35,11 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>The watermark this partition has reached (sent with its barriers).</summary>
     long Watermark { get; }
 
-    /// <summary>Continues from the watermark recorded with the checkpointed position.</summary>
-    void RestoreWatermark(long watermark);
+    /// <summary>True when the partition counts as idle (sent with its barriers).</summary>
+    bool Idle { get; }
+
+    /// <summary>Continues from the watermark and idleness recorded with the checkpointed position.</summary>
+    void RestoreWatermark(long watermark, bool idle);
 
     /// <summary>Position before which everything this partition read has been delivered to its consumers (-1: unknown).</summary>
     long DeliveredPosition { get; }
@@ -82,6 +85,9 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     private long _broadcastWatermark = long.MinValue;
     private bool _broadcastIdle;
     private bool _idle;
+    // Idle at the checkpoint this partition was restored from: idle again until it reads a record, as it was in the run
+    // that took the checkpoint, rather than holding the watermark back for a whole idle timeout.
+    private bool _restoredIdle;
     private readonly Queue<HandedOverMessage> _replay = new();
 
     public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
@@ -173,7 +179,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     public void TakeOver(SourceHandover handover)
     {
         Seek(handover.Position);
-        RestoreWatermark(handover.Watermark);
+        RestoreWatermark(handover.Watermark, idle: false);
         if (handover.Sequences.Length != _context.Emitters.Count)
         {
             throw new InvalidOperationException($"A handover of partition {_partition} of '{_source.Name}' had {handover.Sequences.Length} outputs; this plan has {_context.Emitters.Count}.");
@@ -204,7 +210,14 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
     public long Watermark => _context.Watermark.Current;
 
-    public void RestoreWatermark(long watermark) => _context.Watermark.EmitWatermark(watermark);
+    public bool Idle => _idle;
+
+    public void RestoreWatermark(long watermark, bool idle)
+    {
+        _context.Watermark.EmitWatermark(watermark);
+        _idle = idle;
+        _restoredIdle = idle;
+    }
 
     public void Poll(long now, List<IBatchContainer> output)
     {
@@ -236,6 +249,11 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             _lastActivity = now;
         }
 
+        if (_recordsRead > before)
+        {
+            _restoredIdle = false;
+        }
+
         foreach (var emit in _context.PeriodicWatermarkEmitters)
         {
             emit();
@@ -250,7 +268,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
 
         var watermark = _context.Watermark.Current;
-        _idle = _context.Watermark.GeneratorIdle
+        _idle = _restoredIdle
+            || _context.Watermark.GeneratorIdle
             || (_context.IdleTimeout is { } timeout && _backlog == 0 && now - _lastActivity >= (long)timeout.TotalMilliseconds);
         var changed = watermark != _broadcastWatermark || _idle != _broadcastIdle;
         var due = changed && now - _lastBroadcastAt >= _watermarkInterval;
@@ -294,6 +313,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     {
         // An explicit watermark: what was read before it leaves first, stamped with it, and every target
         // hears of it now, so no record read after it is processed before it.
+        _restoredIdle = false;
         _context.Watermark.EmitWatermark(watermark);
         var current = _context.Watermark.Current;
         _pull.StampedWatermark = current;

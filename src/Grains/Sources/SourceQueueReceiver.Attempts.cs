@@ -166,7 +166,7 @@ internal sealed partial class SourceQueueReceiver
 
             if (recorded.Watermark is { } watermark)
             {
-                task.RestoreWatermark(watermark);
+                task.RestoreWatermark(watermark, recorded.Idle);
             }
         }
     }
@@ -203,11 +203,11 @@ internal sealed partial class SourceQueueReceiver
         }
     }
 
-    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position, long watermark)
+    private async Task AckBarrierAsync(string pipeline, long attempt, long checkpoint, int source, int partition, long position, long watermark, bool idle)
     {
         try
         {
-            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position, watermark);
+            await grains.GetGrain<ICheckpointProtocolGrain>(pipeline).AckSourceAsync(attempt, checkpoint, source, partition, position, watermark, idle);
         }
         catch (Exception ex)
         {

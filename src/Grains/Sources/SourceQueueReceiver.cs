@@ -84,7 +84,8 @@ internal sealed partial class SourceQueueReceiver(
                 {
                     var position = task.InjectBarrier(directive.PendingCheckpoint, output);
                     var (source, partition) = task.Identity;
-                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark);
+                    // Not awaited: the pull must not wait for the coordinator. A lost ack only makes this checkpoint time out.
+                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark, task.Idle);
                 }
             }
 

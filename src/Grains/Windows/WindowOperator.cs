@@ -92,8 +92,14 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
     }
 
+    /// <summary>Fires event-time timers up to the watermark. Time never goes back: a lower one (e.g. from inputs that restart below the restored watermark) changes nothing.</summary>
     public void OnWatermark(long watermark)
     {
+        if (watermark <= CurrentWatermark)
+        {
+            return;
+        }
+
         CurrentWatermark = watermark;
         while (_timers.TryPopEventTime(watermark, out var scope, out var time))
         {

@@ -44,6 +44,27 @@ public sealed class WindowSnapshotTests
     }
 
     [Fact]
+    public void A_restored_operator_never_goes_back_to_a_lower_watermark_so_a_late_record_stays_late()
+    {
+        var (original, originalOut) = NewOperator();
+        Feed(original, [("a", 1, 10), ("a", 2, 60)], watermarkEvery: 0);
+        original.OnWatermark(249);
+        Assert.Single(originalOut); // window [0, 100) fired
+        var blob = original.Snapshot(Serializer, "sum");
+
+        var (restored, restoredOut) = NewOperator();
+        restored.Restore(blob, Serializer, "sum");
+        // Inputs restart lower after a restore (a fresh channel, a partition that is no longer idle).
+        restored.OnWatermark(4);
+        Assert.Equal(249, restored.CurrentWatermark);
+        restored.ProcessElement("a", ("a", 5), 50);
+        restored.OnWatermark(300);
+
+        Assert.Equal(0, restored.StateEntries);
+        Assert.Empty(restoredOut);
+    }
+
+    [Fact]
     public void A_corrupted_or_truncated_snapshot_is_detected_and_leaves_state_untouched()
     {
         var (op, _) = NewOperator();
