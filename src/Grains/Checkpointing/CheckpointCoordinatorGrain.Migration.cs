@@ -91,6 +91,7 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
             StartSavepointId = _startSavepoint?.CheckpointId ?? 0,
             SourceOwners = new(_sourceOwners),
             Handovers = new(_handovers),
+            AnsweredTakeovers = new(_answeredTakeovers),
             SourceHandovers = _sourceHandovers,
         };
         if (!dehydrationContext.TryAddValue(MigrationKey, state))
@@ -159,6 +160,11 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
             _handovers[identity] = handover;
         }
 
+        foreach (var (identity, answered) in s.AnsweredTakeovers)
+        {
+            _answeredTakeovers[identity] = answered;
+        }
+
         _sourceHandovers = s.SourceHandovers;
         _attempts = new AttemptLog(store, _plan.Id);
         LogCoordinatorMigrated(logger, _plan.Id, _attempt, _lastId);
@@ -203,4 +209,5 @@ internal sealed class CoordinatorMigrationState
     [Id(24)] public Dictionary<TaskIdentity, SiloAddress> SourceOwners { get; set; } = [];
     [Id(25)] public Dictionary<TaskIdentity, SourceHandover?> Handovers { get; set; } = [];
     [Id(26)] public int SourceHandovers { get; set; }
+    [Id(27)] public Dictionary<TaskIdentity, CheckpointCoordinatorGrain.AnsweredTakeover> AnsweredTakeovers { get; set; } = [];
 }

@@ -18,8 +18,10 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// A receiver opens a source partition (<paramref name="activation"/> as for <see cref="JoinAsync"/>). When the
     /// partition had another owner in this attempt, the answer carries that owner's handover, or says to wait for it
     /// while the owner is alive and handing over; a partition whose owner died or gave up restarts the pipeline.
+    /// <paramref name="opening"/> names this opening: asked again with the same one (its answer was lost on the way
+    /// back), the coordinator answers as before instead of taking the retry for a second opening.
     /// </summary>
-    Task<SourceTakeover> TakeOverSourceAsync(TaskIdentity identity, SiloAddress owner, bool activation);
+    Task<SourceTakeover> TakeOverSourceAsync(TaskIdentity identity, SiloAddress owner, bool activation, long opening);
 
     /// <summary>
     /// The owner of a source partition let it go in a planned move (its queue went elsewhere, its silo shuts down):

@@ -66,12 +66,19 @@ internal sealed partial class SourceQueueReceiver
             return null;
         }
 
+        // One opening id until an answer arrives: a retry after a lost answer gets the same answer (the same handover),
+        // not the coordinator's verdict on a second opening.
+        if (!_openings.TryGetValue(key, out var opening))
+        {
+            _openings[key] = opening = Random.Shared.NextInt64();
+        }
+
         SourceTakeover takeover;
         try
         {
             // Only the first opening on this receiver is an activation; retries after a failed seek are not.
             takeover = await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).TakeOverSourceAsync(
-                TaskIdentity.OfSource(source.Index, partition), _silo, activation: _joinedAt.TryAdd(key, 0));
+                TaskIdentity.OfSource(source.Index, partition), _silo, activation: !_joinedAt.ContainsKey(key), opening);
             lock (_directives)
             {
                 _directives[plan.Id] = takeover.Directive;
@@ -86,11 +93,12 @@ internal sealed partial class SourceQueueReceiver
         if (takeover.Wait)
         {
             // Its previous owner is still letting go: ask again shortly, still as a fresh opening.
-            _joinedAt.Remove(key);
             _retryAt[key] = Environment.TickCount64 + (long)TakeoverPollInterval.TotalMilliseconds;
             return null;
         }
 
+        _joinedAt.TryAdd(key, 0);
+        _openings.Remove(key);
         _retryAt.Remove(key);
         var directive = takeover.Directive;
         var task = Open(plan, source, partition, directive.Attempt);

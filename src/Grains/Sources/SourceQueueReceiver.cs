@@ -28,6 +28,7 @@ internal sealed partial class SourceQueueReceiver(
     private readonly List<ISourcePartitionTask> _tasks = [];
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _joinedAt = [];
+    private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _openings = [];
     private int _seenVersion = -1;
     private long _token;
     private int _next;
@@ -141,6 +142,7 @@ internal sealed partial class SourceQueueReceiver(
         _tasks.Clear();
         _known.Clear();
         _joinedAt.Clear();
+        _openings.Clear();
         _seenVersion = -1;
     }
 
