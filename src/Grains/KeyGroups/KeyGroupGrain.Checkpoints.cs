@@ -13,6 +13,9 @@ internal sealed partial class KeyGroupGrain
     // Set when this task cannot run the current attempt (its restore failed); cleared by the next reset.
     private bool _failedInAttempt;
 
+    // A reset to this attempt that has not joined and restored yet (it failed half-way): nothing is processed until it has.
+    private AttemptDirective? _unfinishedReset;
+
     // The blob this task last wrote (or restored): a later snapshot with the same bytes points at it.
     private (string Path, int Length, ulong Hash)? _lastUpload;
 
@@ -29,7 +32,7 @@ internal sealed partial class KeyGroupGrain
 
     public async Task RestartAsync(AttemptDirective attempt)
     {
-        if (attempt.Attempt <= _attempt)
+        if (attempt.Attempt < _attempt || (attempt.Attempt == _attempt && _unfinishedReset is null))
         {
             return;
         }
@@ -46,6 +49,13 @@ internal sealed partial class KeyGroupGrain
     /// </summary>
     private async Task HandleOtherAttemptAsync(ChannelBatch batch)
     {
+        if (_unfinishedReset is { } unfinished && batch.Attempt == unfinished.Attempt)
+        {
+            // Finish the reset before anything of its attempt runs; if it fails again, so does this delivery (and it
+            // comes again), rather than being processed on empty state or dropped.
+            await ResetAsync(unfinished);
+        }
+
         if (batch.Attempt > _attempt)
         {
             var directive = await Coordinator.GetDirectiveAsync();
@@ -64,12 +74,39 @@ internal sealed partial class KeyGroupGrain
         Diagnostics.SluiceInstruments.StaleMessagesDropped.Add(1);
     }
 
+    /// <summary>
+    /// Builds the task afresh for <paramref name="attempt"/>, joins it and restores its checkpoint, as one step: until
+    /// all three are done the reset is unfinished, and the task processes nothing (its state is empty, not restored);
+    /// the next delivery, tick or restart call finishes it.
+    /// </summary>
     private async Task ResetAsync(AttemptDirective attempt)
     {
         _logger.LogInformation("{Task} resets to attempt {Attempt} from checkpoint {Checkpoint}", _name, attempt.Attempt, attempt.RestoreFrom);
+        _unfinishedReset = attempt;
         Build(attempt.Attempt);
         await Coordinator.JoinAsync(Identity, activation: false);
         await RestoreAsync(attempt);
+        _unfinishedReset = null;
+    }
+
+    /// <summary>A reset that failed half-way (e.g. the coordinator unreachable) is tried again; false while it is unfinished.</summary>
+    private async Task<bool> TryFinishResetAsync()
+    {
+        if (_unfinishedReset is not { } unfinished)
+        {
+            return true;
+        }
+
+        try
+        {
+            await ResetAsync(unfinished);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "{Task} could not finish its reset to attempt {Attempt}; trying again", _name, unfinished.Attempt);
+            return false;
+        }
     }
 
     /// <summary>
@@ -183,8 +220,9 @@ internal sealed partial class KeyGroupGrain
             {
                 await pending;
             }
-            catch (Exception ex) when (_plan.Options.CheckpointInterval is not null)
+            catch (Exception ex) when (_plan.Options.CheckpointInterval is not null && _unfinishedReset is null)
             {
+                // (While a reset is unfinished the delivery fails instead, and its sender delivers it again.)
                 _logger.LogError(ex, "{Task} failed", _name);
                 await ReportFailureAsync(ex.Message, RestoreFailure.None);
             }

@@ -75,7 +75,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
     /// </summary>
     private bool PrepareMigration(DeactivationReason reason, bool snapshotsDrained)
     {
-        var canCarry = _migrated is not null || (snapshotsDrained && _task is { CanMigrate: true } && !_failedInAttempt);
+        var canCarry = _migrated is not null || (snapshotsDrained && _task is { CanMigrate: true } && !_failedInAttempt && _unfinishedReset is null);
         _migrating = canCarry
             && (reason.ReasonCode == DeactivationReasonCode.Migrating || ShutdownMigration.TryRequest(this, reason, ServiceProvider));
         return _migrating;

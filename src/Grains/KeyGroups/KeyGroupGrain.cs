@@ -148,7 +148,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private Task HandleAsync(ChannelBatch batch)
     {
-        if (batch.Attempt != _attempt || _failedInAttempt)
+        if (batch.Attempt != _attempt || _failedInAttempt || _unfinishedReset is not null)
         {
             return HandleOtherAttemptAsync(batch);
         }
@@ -263,6 +263,11 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private async Task OnTickAsync(CancellationToken cancellationToken)
     {
+        if (!await TryFinishResetAsync())
+        {
+            return;
+        }
+
         var now = Now();
         if (_task.NextProcessingTime is { } next && next <= now)
         {
