@@ -54,7 +54,7 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
 
         if (_pending is { } p)
         {
-            _ = FailAsync(p, "aborted: the checkpoint coordinator moved to another silo");
+            FailCheckpoint(p, "aborted: the checkpoint coordinator moved to another silo");
         }
 
         if (_shuttingDown && _leavingSilos.Add(LocalSilo))

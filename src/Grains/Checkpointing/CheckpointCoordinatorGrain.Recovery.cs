@@ -145,7 +145,7 @@ internal sealed partial class CheckpointCoordinatorGrain
 
         if (_pending is { } p)
         {
-            _ = FailAsync(p, $"aborted: the pipeline restarts ({reason})");
+            FailCheckpoint(p, $"aborted: the pipeline restarts ({reason})");
         }
 
         var backoff = _plan.Options.Restart.BackoffBefore(_restartsInRow);
@@ -285,7 +285,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         _restartAt = null;
         if (_pending is { } p)
         {
-            _ = FailAsync(p, $"aborted: the pipeline failed ({reason})");
+            FailCheckpoint(p, $"aborted: the pipeline failed ({reason})");
         }
 
         LogPipelineFailed(logger, _plan.Id, reason);

@@ -84,7 +84,8 @@ internal sealed partial class CheckpointCoordinatorGrain(
 
         if (ack.Failure is not null)
         {
-            return FailAsync(p, $"task {ack.Stage}/{ack.Task}: {ack.Failure}");
+            FailCheckpoint(p, $"task {ack.Stage}/{ack.Task}: {ack.Failure}");
+            return Task.CompletedTask;
         }
 
         p.Tasks[(ack.Stage, ack.Task)] = ack;
@@ -116,7 +117,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
         {
             if (now - p.StartedAt > _plan.Options.CheckpointTimeout)
             {
-                await FailAsync(p, $"timed out after {_plan.Options.CheckpointTimeout} ({p.Sources.Count}/{p.ExpectedSources} sources, {p.Tasks.Count}/{p.ExpectedTasks} tasks acked)");
+                FailCheckpoint(p, $"timed out after {_plan.Options.CheckpointTimeout} ({p.Sources.Count}/{p.ExpectedSources} sources, {p.Tasks.Count}/{p.ExpectedTasks} tasks acked)");
             }
 
             return;
@@ -148,13 +149,13 @@ internal sealed partial class CheckpointCoordinatorGrain(
             // The commit point: written last and atomically, so a reader sees a complete checkpoint or none.
             if (!await store.CommitAsync(CheckpointLayout.Metadata(_plan.Id, p.Id), JsonSerializer.SerializeToUtf8Bytes(metadata, CheckpointJson.Default.CheckpointMetadata)))
             {
-                await FailAsync(p, "its _metadata already existed (another coordinator wrote this id)");
+                FailCheckpoint(p, "its _metadata already existed (another coordinator wrote this id)");
                 return;
             }
         }
         catch (CheckpointStoreException ex)
         {
-            await FailAsync(p, ex.Message);
+            FailCheckpoint(p, ex.Message);
             return;
         }
 
@@ -171,7 +172,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
         await RetainAsync();
     }
 
-    private Task FailAsync(PendingCheckpoint p, string reason)
+    private void FailCheckpoint(PendingCheckpoint p, string reason)
     {
         if (p.Savepoint is { } savepoint)
         {
@@ -181,7 +182,6 @@ internal sealed partial class CheckpointCoordinatorGrain(
         Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
         Diagnostics.SluiceInstruments.CheckpointsFailed.Add(1);
         LogFailed(logger, _plan.Id, p.Id, reason);
-        return Task.CompletedTask;
     }
 
     private void Record(CheckpointInfo info)
