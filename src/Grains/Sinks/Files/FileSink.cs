@@ -36,7 +36,11 @@ public sealed class FileSink<T> : SinkDefinition<T>
         Format = format;
         Paths = new FilePartPaths(options.NormalizedPrefix, format.Extension);
         _store = new Lazy<ICheckpointStore>(
-            () => CheckpointStoreFactory.Create(options.Storage, LoggerFactory, FileSinkOptions.SectionName + ":" + nameof(FileSinkOptions.Storage)),
+            () =>
+            {
+                var store = CheckpointStoreFactory.Create(options.Storage, LoggerFactory, FileSinkOptions.SectionName + ":" + nameof(FileSinkOptions.Storage));
+                return StoreDecorator is { } decorate ? decorate(store) : store;
+            },
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -48,6 +52,9 @@ public sealed class FileSink<T> : SinkDefinition<T>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
     internal FilePartPaths Paths { get; }
+
+    /// <summary>Wraps the store the sink creates (fault-injection tests make it slow or failing); null: the store as is.</summary>
+    internal Func<ICheckpointStore, ICheckpointStore>? StoreDecorator { get; init; }
 
     internal ICheckpointStore Store => _store.Value;
 
