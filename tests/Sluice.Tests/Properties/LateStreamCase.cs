@@ -42,13 +42,13 @@ public sealed class LateStreamCase
 
     public int RecordCount => Rounds.Sum(r => r.Sum(p => p.Count(i => i.Kind == StageInputKind.Record)));
 
-    public static LateStreamCase Generate(int seed, int rounds, bool equalWatermarks, bool allowReturns, int maxPartitions = 4)
+    public static LateStreamCase Generate(int seed, int rounds, bool equalWatermarks, bool allowReturns, int maxPartitions = 4, bool tumblingOnly = false)
     {
         var rng = new Random(seed);
         var partitions = rng.Next(1, maxPartitions + 1);
         var keys = rng.Next(1, 12);
         var size = rng.NextInt64(5, 120);
-        var slide = rng.Next(3) switch
+        var slide = tumblingOnly ? size : rng.Next(3) switch
         {
             0 => size,
             1 => rng.NextInt64(Math.Max(1, size / 5), size + 1),
@@ -113,7 +113,7 @@ public sealed class LateStreamCase
                 {
                     var ts = rng.NextDouble() < lateFraction ? LateTime(rng, stage, windows) : stage + 1 + rng.NextInt64(0, target - stage + bound + 1);
                     steps.Add(StageInput.Of(p, new Event($"k{rng.Next(keys)}", ts, rng.Next(-20, 21))));
-                    if (rng.Next(10) == 0)
+                    if (r > 0 && rng.Next(10) == 0)
                     {
                         steps.Add(StageInput.WatermarkOf(p, Math.Max(stage, partitionWatermark[p]))); // a no-op that splits reads and batches
                     }
