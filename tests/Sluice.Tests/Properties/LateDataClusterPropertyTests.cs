@@ -52,7 +52,7 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
             fixture.Cluster.Register(pipeline);
 
             var feeder = new RoundFeeder(c, source, keyGroups);
-            await FeedAsync(feeder, c, () => sink.Values, v => (v.Key, v.Start, v.End), sink.Completion, Status(id), context);
+            await FeedAsync(feeder, c, () => sink.Values, v => (v.Key, v.Start, v.End), () => sink.Completion, Status(id), context);
 
             var expected = LateDataOracle.Run(feeder.OracleInputs, c.Partitions, c.Windows, c.Kind);
             var values = sink.Values;
@@ -99,7 +99,7 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
             fixture.Cluster.Register(pipeline);
 
             var feeder = new RoundFeeder(c, source, keyGroups);
-            await FeedAsync(feeder, c, () => sink.Values, v => ("", v.Start, v.End), sink.Completion, Status(id), context, sentinelKey: "");
+            await FeedAsync(feeder, c, () => sink.Values, v => ("", v.Start, v.End), () => sink.Completion, Status(id), context, sentinelKey: "");
 
             var expected = LateDataOracle.Run(feeder.OracleInputs, c.Partitions, c.Windows, AggregateKind.Count);
             var perKey = expected.Fired.Select(f => new WindowResult(f.Window.Key, f.Window.Start, f.Window.End, f.Window.Value));
@@ -114,10 +114,13 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
         ? Tumbling.Of(TimeSpan.FromMilliseconds(w.Size), TimeSpan.FromMilliseconds(w.Offset))
         : Sliding.Of(TimeSpan.FromMilliseconds(w.Size), TimeSpan.FromMilliseconds(w.Slide), TimeSpan.FromMilliseconds(w.Offset));
 
-    /// <summary>Appends every round, waiting for its sentinel windows (every key group, or one result when <paramref name="sentinelKey"/> is given), then ends the input.</summary>
+    /// <summary>
+    /// Appends every round, waiting for its sentinel windows (every key group, or one result when <paramref name="sentinelKey"/>
+    /// is given) and then for <paramref name="afterRound"/>, then ends the input and waits for <paramref name="completion"/>.
+    /// </summary>
     internal static async Task FeedAsync<T>(
         RoundFeeder feeder, LateStreamCase c, Func<IReadOnlyList<T>> results, Func<T, (string Key, long Start, long End)> window,
-        Task completion, Func<Task<string>> status, string context, string? sentinelKey = null)
+        Func<Task> completion, Func<Task<string>> status, string context, string? sentinelKey = null, Func<int, Task>? afterRound = null)
     {
         using var stop = new CancellationTokenSource();
         var keepAlive = feeder.KeepAliveAsync(stop.Token);
@@ -136,6 +139,11 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
 
                 await Task.Delay(10);
             }
+
+            if (afterRound is not null)
+            {
+                await afterRound(r);
+            }
         }
 
         await stop.CancelAsync();
@@ -144,7 +152,7 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
         feeder.Complete();
         try
         {
-            await completion.WaitAsync(Timeout);
+            await completion().WaitAsync(Timeout);
         }
         catch (TimeoutException)
         {
