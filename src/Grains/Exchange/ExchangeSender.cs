@@ -67,9 +67,10 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         }
     }
 
-    /// <summary>Sends what is buffered, then Barrier(<paramref name="checkpointId"/>) on every channel.</summary>
+    /// <summary>Sends what is buffered, then Barrier(<paramref name="checkpointId"/>) on every channel (saying whether this task is idle).</summary>
     public void Barrier(long checkpointId)
     {
+        var flags = _idle ? ChannelFlags.Barrier | ChannelFlags.Idle : ChannelFlags.Barrier;
         for (var i = 0; i < _channels.Length; i++)
         {
             if (_buffers[i].Count > 0)
@@ -77,7 +78,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
                 Send(i, ChannelFlags.None);
             }
 
-            Send(i, ChannelFlags.Barrier, checkpointId);
+            Send(i, flags, checkpointId);
         }
     }
 

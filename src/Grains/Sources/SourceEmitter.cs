@@ -68,12 +68,17 @@ internal sealed class SourceEmitter : IBufferedOutput
         }
     }
 
-    /// <summary>Sends Barrier(<paramref name="checkpointId"/>) to every target (buffers must have been flushed).</summary>
-    public void Barrier(long watermark, long checkpointId)
+    /// <summary>
+    /// Sends Barrier(<paramref name="checkpointId"/>) to every target (buffers must have been flushed), saying whether
+    /// the partition is idle: a barrier is no activity, and one that did not say so would count an idle partition's
+    /// old watermark in the consumers' minimum again.
+    /// </summary>
+    public void Barrier(long watermark, long checkpointId, bool idle)
     {
+        var flags = idle ? ChannelFlags.Barrier | ChannelFlags.Idle : ChannelFlags.Barrier;
         for (var i = 0; i < _buffers.Length; i++)
         {
-            Emit(i, watermark, ChannelFlags.Barrier, checkpointId);
+            Emit(i, watermark, flags, checkpointId);
         }
     }
 

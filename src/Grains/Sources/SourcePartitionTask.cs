@@ -134,7 +134,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             // After the input ended, barriers still flow: tasks downstream take part in every checkpoint, and a
             // transactional sink's last epoch is committed by the first checkpoint after the end.
             emitter.Flush(_pull.StampedWatermark, ChannelFlags.None, everyTarget: false);
-            emitter.Barrier(_pull.StampedWatermark, checkpointId);
+            emitter.Barrier(_pull.StampedWatermark, checkpointId, _idle);
         }
 
         return position;

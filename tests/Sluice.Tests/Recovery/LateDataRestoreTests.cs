@@ -20,10 +20,7 @@ public sealed class LateDataRestoreTests(ITestOutputHelper output) : IDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly string _root = Directory.CreateTempSubdirectory("sluice-late-restore-").FullName;
 
-    [Fact(Skip = "reason: engine bug, a checkpoint barrier from an idle source partition reactivates its channel at the key groups "
-        + "(InputGate.Update clears Idle for any message without the Idle flag, and SourceEmitter.Barrier sends none), and the partition "
-        + "never re-sends idleness because its own idle state did not change, so with checkpoints on the stage watermark stays at the "
-        + "idle partition's old watermark and round 1's sentinel windows never fire (seen: sources idle=True, stage wm stuck)")]
+    [Fact]
     public async Task Late_records_before_and_after_a_restore_never_change_a_fired_window_and_no_window_is_committed_twice()
     {
         var seed = PropertySeeds.For(1)[0];
