@@ -36,4 +36,7 @@ internal static class SluiceInstruments
     public static readonly Counter<long> StaleMessagesDropped = Meter.CreateCounter<long>("sluice.exchange.stale_dropped", "{message}", "Messages of an earlier pipeline attempt dropped on arrival");
 
     public static readonly Counter<long> DuplicatesDropped = Meter.CreateCounter<long>("sluice.exchange.duplicates", "{batch}", "Redelivered batches dropped by sequence number");
+
+    public static readonly Counter<long> ExchangeGaps = Meter.CreateCounter<long>(
+        "sluice.exchange.gaps", "{batch}", "Batches that arrived after missing ones on their channel (with checkpoints the task fails and the pipeline restarts)");
 }

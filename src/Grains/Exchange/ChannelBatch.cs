@@ -18,11 +18,13 @@ internal enum ChannelFlags : byte
 
 /// <summary>
 /// One message on an ordered channel (sender task -> receiver task): optional records, then the sender's
-/// watermark as of after those records. <see cref="Sequence"/> grows by one per message (from a per-incarnation start, see <see cref="ChannelSequences"/>), so
-/// the receiver drops redelivered messages.
+/// watermark as of after those records. A sender numbers its messages 1, 2, 3... within its
+/// <see cref="Incarnation"/> (a random id drawn when the sender is created and carried when it migrates), so the
+/// receiver can tell a redelivered message, one of a sender that was replaced, and a message that never arrived
+/// (see <see cref="InputGate"/>), whatever the silos' clocks say.
 /// </summary>
 [GenerateSerializer, Immutable]
-internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records, long checkpointId = 0, long attempt = 0)
+internal sealed class ChannelBatch(int channel, long sequence, long watermark, ChannelFlags flags, RecordBatch? records, long checkpointId = 0, long attempt = 0, long incarnation = 0)
 {
     /// <summary>The sender's index among the receiver's inputs.</summary>
     [Id(0)]
@@ -51,7 +53,11 @@ internal sealed class ChannelBatch(int channel, long sequence, long watermark, C
     [Id(6)]
     public long Attempt { get; } = attempt;
 
+    /// <summary>The sending incarnation: <see cref="Sequence"/> counts from 1 within it.</summary>
+    [Id(7)]
+    public long Incarnation { get; } = incarnation;
+
     public int RecordCount => Records?.Count ?? 0;
 
-    public override string ToString() => $"channel {Channel} #{Sequence} attempt {Attempt} wm={Watermark} {Flags} records={RecordCount}";
+    public override string ToString() => $"channel {Channel} #{Sequence} of {Incarnation:x16} attempt {Attempt} wm={Watermark} {Flags} records={RecordCount}";
 }

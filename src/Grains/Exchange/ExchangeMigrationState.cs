@@ -1,7 +1,8 @@
 namespace Sluice.Exchange;
 
 /// <summary>
-/// An input gate as it stood when its key group migrated: per channel the last sequence seen, watermark, idleness,
+/// An input gate as it stood when its key group migrated: per channel the sender incarnation followed, the incarnations
+/// it replaced and the last sequence seen, watermark, idleness,
 /// end and whether it was blocked by an alignment, the messages held meanwhile, and the alignment in progress.
 /// </summary>
 [GenerateSerializer]
@@ -32,10 +33,16 @@ internal sealed class InputGateState
     [Id(11)] public long AlignmentStartedAt { get; set; }
 
     [Id(12)] public long LastAligned { get; set; }
+
+    [Id(13)] public long[] Incarnation { get; set; } = [];
+
+    [Id(14)] public long[][] RetiredIncarnations { get; set; } = [];
+
+    [Id(15)] public long Gaps { get; set; }
 }
 
 /// <summary>
-/// An exchange sender as it stood when its key group migrated: per channel the next sequence number and the
+/// An exchange sender as it stood when its key group migrated: its incarnation, per channel the next sequence number and the
 /// batches not yet acknowledged (resent by the new activation; the receiver drops any that did arrive).
 /// </summary>
 [GenerateSerializer]
@@ -54,4 +61,7 @@ internal sealed class ExchangeSenderState
     [Id(5)] public bool Idle { get; set; }
 
     [Id(6)] public bool Ended { get; set; }
+
+    /// <summary>The sender's incarnation: the new activation continues it, so its numbers follow on without a break.</summary>
+    [Id(7)] public long Incarnation { get; set; }
 }

@@ -8,7 +8,8 @@ namespace Sluice.Exchange;
 /// <summary>
 /// The sending end of one edge of a task: an ordered channel per target task, each with at most one call in
 /// flight. A batch is sent when its buffer fills or on the buffer timeout; a failed call is retried with the
-/// same sequence number (the receiver drops the copy if the first one did arrive). Watermarks ride on data
+/// same sequence number (the receiver drops the copy if the first one did arrive). Sequence numbers count from 1
+/// within the sender's incarnation, drawn at random when it is created and carried when its key group migrates. Watermarks ride on data
 /// batches; a bare watermark goes out only when it changed, at most once per exchange watermark interval.
 /// Runs on the owning grain's scheduler, so it needs no locks.
 /// </summary>
@@ -26,6 +27,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
     private long _lastBareWatermarkAt;
     private bool _stopped;
     private readonly long _attempt;
+    private long _incarnation = ChannelIncarnations.New();
 
     public ExchangeSender(
         IGrainFactory grains, PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers,
@@ -130,6 +132,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
 
         return new ExchangeSenderState
         {
+            Incarnation = _incarnation,
             NextSequence = Array.ConvertAll(_channels, c => c.NextSequence),
             Pending = Array.ConvertAll(_channels, c => new List<ChannelBatch>(c.Pending)),
             SentWatermark = Array.ConvertAll(_channels, c => c.SentWatermark),
@@ -140,9 +143,14 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         };
     }
 
-    /// <summary>Continues a migrated sender: same sequence numbers, and its unacknowledged batches are sent again.</summary>
+    /// <summary>Continues a migrated sender: same incarnation and sequence numbers, and its unacknowledged batches are sent again.</summary>
     public void Import(ExchangeSenderState state)
     {
+        if (state.Incarnation != 0)
+        {
+            _incarnation = state.Incarnation;
+        }
+
         _watermark = state.Watermark;
         _idle = state.Idle;
         _ended = state.Ended;
@@ -215,7 +223,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         var channel = _channels[index];
         var buffer = _buffers[index];
         var records = buffer.Count > 0 ? buffer.Build() : null;
-        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId, _attempt);
+        var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId, _attempt, _incarnation);
         channel.SentWatermark = _watermark;
         channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
         channel.Pending.Enqueue(batch);
@@ -287,7 +295,7 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
 
         public string TargetKey { get; } = targetKey;
 
-        public long NextSequence { get; set; } = ChannelSequences.FirstOfIncarnation() + 1;
+        public long NextSequence { get; set; } = 1;
 
         public Queue<ChannelBatch> Pending { get; } = new();
 

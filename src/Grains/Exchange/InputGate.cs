@@ -1,8 +1,8 @@
 namespace Sluice.Exchange;
 
 /// <summary>
-/// The receiving end of a task's input channels: drops redelivered messages by sequence number and keeps
-/// each channel's watermark, idleness and end. The task's watermark is the minimum over channels that
+/// The receiving end of a task's input channels: tracks each channel's sender incarnation and last sequence number
+/// (<see cref="Classify"/>: accepted, duplicate, stale or gap) and keeps each channel's watermark, idleness and end. The task's watermark is the minimum over channels that
 /// are neither idle nor ended; it only moves forward.
 /// </summary>
 internal sealed class InputGate
@@ -30,7 +30,11 @@ internal sealed class InputGate
     /// <summary>True when every input that has not ended is idle.</summary>
     public bool Idle { get; private set; }
 
+    /// <summary>Messages dropped as duplicates or as stale (from a replaced sender).</summary>
     public long DuplicatesDropped { get; private set; }
+
+    /// <summary>Messages that followed missing ones (<see cref="ChannelVerdict.Gap"/>).</summary>
+    public long Gaps { get; private set; }
 
     /// <summary>The checkpoint whose barriers are being aligned (0: none).</summary>
     public long AligningCheckpoint { get; private set; }
@@ -124,8 +128,12 @@ internal sealed class InputGate
 
     public int ChannelCount => _slots.Length;
 
-    /// <summary>Returns false for a message seen before (or from a channel this task does not read).</summary>
-    public bool TryAccept(ChannelBatch batch)
+    /// <summary>
+    /// Places a message in its channel's sequence. Accepted (next in order) and gap (messages are missing before it) move
+    /// the channel on to the message; a duplicate or a stale one leaves it where it was. A channel that has seen nothing
+    /// expects the first message of an incarnation, as does a new incarnation replacing the one the channel had.
+    /// </summary>
+    public ChannelVerdict Classify(ChannelBatch batch)
     {
         if (!_slotOfChannel.TryGetValue(batch.Channel, out var slot))
         {
@@ -133,14 +141,35 @@ internal sealed class InputGate
         }
 
         ref var state = ref _slots[slot];
-        if (batch.Sequence <= state.LastSequence)
+        if (batch.Incarnation == state.Incarnation)
         {
-            DuplicatesDropped++;
-            return false;
+            if (batch.Sequence <= state.LastSequence)
+            {
+                DuplicatesDropped++;
+                return ChannelVerdict.Duplicate;
+            }
+
+            var inOrder = batch.Sequence == state.LastSequence + 1;
+            state.LastSequence = batch.Sequence;
+            return inOrder ? ChannelVerdict.Accepted : CountGap();
         }
 
+        if (state.WasRetired(batch.Incarnation))
+        {
+            DuplicatesDropped++;
+            return ChannelVerdict.Stale;
+        }
+
+        state.Retire();
+        state.Incarnation = batch.Incarnation;
         state.LastSequence = batch.Sequence;
-        return true;
+        return batch.Sequence == 1 ? ChannelVerdict.Accepted : CountGap();
+    }
+
+    private ChannelVerdict CountGap()
+    {
+        Gaps++;
+        return ChannelVerdict.Gap;
     }
 
     /// <summary>Applies the message's watermark and flags (after its records were processed).</summary>
@@ -173,6 +202,9 @@ internal sealed class InputGate
     public InputGateState Export() => new()
     {
         LastSequence = Array.ConvertAll(_slots, s => s.LastSequence),
+        Incarnation = Array.ConvertAll(_slots, s => s.Incarnation),
+        RetiredIncarnations = Array.ConvertAll(_slots, s => s.Retired is null ? [] : (long[])s.Retired.Clone()),
+        Gaps = Gaps,
         Watermark = Array.ConvertAll(_slots, s => s.Watermark),
         Idle = Array.ConvertAll(_slots, s => s.Idle),
         Ended = Array.ConvertAll(_slots, s => s.Ended),
@@ -200,6 +232,9 @@ internal sealed class InputGate
             _slots[i] = new ChannelState
             {
                 LastSequence = state.LastSequence[i],
+                // None recorded (a gate exported before incarnations existed): the next message is a gap, and with checkpoints a restart.
+                Incarnation = state.Incarnation.Length > i ? state.Incarnation[i] : 0,
+                Retired = state.RetiredIncarnations.Length > i && state.RetiredIncarnations[i].Length > 0 ? (long[])state.RetiredIncarnations[i].Clone() : null,
                 Watermark = state.Watermark[i],
                 Idle = state.Idle[i],
                 Ended = state.Ended[i],
@@ -212,6 +247,7 @@ internal sealed class InputGate
         Ended = state.GateEnded;
         Idle = state.GateIdle;
         DuplicatesDropped = state.DuplicatesDropped;
+        Gaps = state.Gaps;
         AligningCheckpoint = state.AligningCheckpoint;
         AlignmentStartedAt = state.AlignmentStartedAt;
         LastAligned = state.LastAligned;
@@ -266,11 +302,41 @@ internal sealed class InputGate
 
     private struct ChannelState
     {
+        // How many replaced incarnations a channel remembers (a sender is replaced rarely: a restart, a failed move).
+        private const int RetiredKept = 4;
+
+        /// <summary>The sender incarnation the channel follows (0: none seen yet).</summary>
+        public long Incarnation;
+
+        /// <summary>Incarnations replaced on this channel, newest last (null: none); their messages are stale.</summary>
+        public long[]? Retired;
+
         public long LastSequence;
         public long Watermark;
         public bool Idle;
         public bool Ended;
         public bool Blocked;
+
+        public readonly bool WasRetired(long incarnation) => Retired is { } retired && Array.IndexOf(retired, incarnation) >= 0;
+
+        /// <summary>Remembers the current incarnation as replaced (a new one took over the channel).</summary>
+        public void Retire()
+        {
+            if (Incarnation == 0)
+            {
+                return;
+            }
+
+            var kept = Retired is null ? 0 : Math.Min(Retired.Length, RetiredKept - 1);
+            var retired = new long[kept + 1];
+            if (kept > 0)
+            {
+                Array.Copy(Retired!, Retired!.Length - kept, retired, 0, kept);
+            }
+
+            retired[kept] = Incarnation;
+            Retired = retired;
+        }
     }
 }
 

@@ -209,6 +209,31 @@ internal sealed partial class KeyGroupGrain
         }
     }
 
+    /// <summary>
+    /// Messages are missing before <paramref name="batch"/> on its channel (a delivery given up, a sender replaced mid-way).
+    /// With checkpoints the task fails and the pipeline restarts from the last one, which replays what is missing; without
+    /// them nothing can bring it back, so the batch is processed and the loss counted.
+    /// </summary>
+    private Task OnGapAsync(ChannelBatch batch)
+    {
+        Diagnostics.SluiceInstruments.ExchangeGaps.Add(1);
+        if (_plan.Options.CheckpointInterval is null)
+        {
+            _logger.LogWarning("{Task}: messages missing before {Batch}; without checkpoints they are lost", _name, batch);
+            return HandleAcceptedAsync(batch);
+        }
+
+        return FailInAttemptAsync($"messages missing before {batch} on channel {batch.Channel}");
+    }
+
+    /// <summary>Processes nothing more in this attempt and reports the failure (the coordinator restarts the pipeline).</summary>
+    private async Task FailInAttemptAsync(string reason)
+    {
+        _failedInAttempt = true;
+        _logger.LogError("{Task} fails attempt {Attempt}: {Reason}", _name, _attempt, reason);
+        await ReportFailureAsync(reason, RestoreFailure.None);
+    }
+
     /// <summary>Unexpected failures of the engine while handling a message fail the task: the pipeline restarts.</summary>
     private Task Guard(Task handling)
     {

@@ -153,12 +153,12 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             return HandleOtherAttemptAsync(batch);
         }
 
-        if (!_gate.TryAccept(batch))
+        return _gate.Classify(batch) switch
         {
-            return Task.CompletedTask;
-        }
-
-        return HandleAcceptedAsync(batch);
+            ChannelVerdict.Accepted => HandleAcceptedAsync(batch),
+            ChannelVerdict.Gap => OnGapAsync(batch),
+            _ => Task.CompletedTask,
+        };
     }
 
     private async Task HandleAcceptedAsync(ChannelBatch batch)

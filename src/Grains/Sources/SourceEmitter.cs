@@ -8,7 +8,8 @@ namespace Sluice.Sources;
 
 /// <summary>
 /// The source side of one edge: per-target buffers turned into stream batch containers, one ordered channel
-/// (sequence numbers from 1) per target task. The receiver collects the containers of a pull.
+/// per target task, numbered from 1 within the emitter's incarnation (random, drawn when the partition is opened and
+/// passed on by a handover). The receiver collects the containers of a pull.
 /// </summary>
 internal sealed class SourceEmitter : IBufferedOutput
 {
@@ -19,6 +20,7 @@ internal sealed class SourceEmitter : IBufferedOutput
     private readonly SourcePullContext _pull;
 
     private readonly long _attempt;
+    private long _incarnation = ChannelIncarnations.New();
 
     public SourceEmitter(PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers, SourcePullContext pull, long attempt)
     {
@@ -28,7 +30,6 @@ internal sealed class SourceEmitter : IBufferedOutput
         _pull = pull;
         _streams = new StreamId[buffers.Length];
         _sequences = new long[buffers.Length];
-        Array.Fill(_sequences, ChannelSequences.FirstOfIncarnation());
         for (var i = 0; i < buffers.Length; i++)
         {
             _streams[i] = StreamId.Create(SourceStreams.Namespace, PipelinePlan.TaskKey(plan.Id, target.Index, targetTasks[i]));
@@ -37,21 +38,25 @@ internal sealed class SourceEmitter : IBufferedOutput
 
     public int Targets => _buffers.Length;
 
+    /// <summary>The incarnation this emitter numbers its messages in (what a handover passes on).</summary>
+    public long Incarnation => _incarnation;
+
     /// <summary>The last sequence number sent to each target (what a handover passes on).</summary>
     public long[] Sequences => (long[])_sequences.Clone();
 
-    /// <summary>Continues the sequences of a previous owner of this partition, so every later message is newer than its.</summary>
-    public void ContinueSequences(long[] previous)
+    /// <summary>
+    /// Continues a previous owner of this partition: its incarnation and sequences, so every later message follows its
+    /// last one on the same channel, with no gap and no new incarnation for the key groups to see.
+    /// </summary>
+    public void ContinueSequences(long incarnation, long[] previous)
     {
         if (previous.Length != _sequences.Length)
         {
             throw new InvalidOperationException($"A handover had sequences for {previous.Length} targets; this edge has {_sequences.Length}.");
         }
 
-        for (var i = 0; i < _sequences.Length; i++)
-        {
-            _sequences[i] = Math.Max(_sequences[i], previous[i]);
-        }
+        _incarnation = incarnation;
+        Array.Copy(previous, _sequences, _sequences.Length);
     }
 
     public void OnBufferFull(int target) => Emit(target, _pull.StampedWatermark, ChannelFlags.None);
@@ -85,7 +90,7 @@ internal sealed class SourceEmitter : IBufferedOutput
     private void Emit(int target, long watermark, ChannelFlags flags, long checkpointId = 0)
     {
         var records = _buffers[target].Count > 0 ? _buffers[target].Build() : null;
-        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId, _attempt);
+        var batch = new ChannelBatch(_senderChannel, ++_sequences[target], watermark, flags, records, checkpointId, _attempt, _incarnation);
         _pull.Add(_streams[target], batch);
     }
 }

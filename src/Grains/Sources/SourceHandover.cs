@@ -7,7 +7,7 @@ namespace Sluice.Sources;
 /// gives it to a silo that joined, or this silo shuts down gracefully): where reading stands and every message it
 /// emitted that the stream cache may not have delivered yet. The next owner sends those messages again with their
 /// channel sequence numbers — a key group that already had one drops it as a duplicate — then reads on from the
-/// position with the emitters' sequences continued, so each key group sees the stream it would have seen without
+/// position with the emitters' incarnations and sequences continued, so each key group sees the stream it would have seen without
 /// the move: no restart, nothing lost, nothing twice.
 /// </summary>
 [GenerateSerializer]
@@ -31,6 +31,9 @@ internal sealed class SourceHandover
 
     /// <summary>Emitted messages not known delivered, oldest first.</summary>
     [Id(6)] public List<HandedOverMessage> Undelivered { get; init; } = [];
+
+    /// <summary>Per emitter: the incarnation its sequences count in (the next owner continues it).</summary>
+    [Id(7)] public long[] Incarnations { get; init; } = [];
 
     public override string ToString() => $"attempt {Attempt} at {Position}, {Undelivered.Count} undelivered messages";
 }

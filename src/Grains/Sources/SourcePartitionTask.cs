@@ -172,6 +172,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             LastBarrier = LastBarrier,
             RecordsRead = _recordsRead,
             Sequences = _context.Emitters.ConvertAll(e => e.Sequences).ToArray(),
+            Incarnations = _context.Emitters.ConvertAll(e => e.Incarnation).ToArray(),
             Undelivered = undelivered,
         };
     }
@@ -180,14 +181,14 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     {
         Seek(handover.Position);
         RestoreWatermark(handover.Watermark, idle: false);
-        if (handover.Sequences.Length != _context.Emitters.Count)
+        if (handover.Sequences.Length != _context.Emitters.Count || handover.Incarnations.Length != _context.Emitters.Count)
         {
             throw new InvalidOperationException($"A handover of partition {_partition} of '{_source.Name}' had {handover.Sequences.Length} outputs; this plan has {_context.Emitters.Count}.");
         }
 
         for (var i = 0; i < handover.Sequences.Length; i++)
         {
-            _context.Emitters[i].ContinueSequences(handover.Sequences[i]);
+            _context.Emitters[i].ContinueSequences(handover.Incarnations[i], handover.Sequences[i]);
         }
 
         LastBarrier = handover.LastBarrier;

@@ -76,9 +76,10 @@ internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartit
 {
     private KafkaPartitionConsumer? _consumer;
 
-    // Tokens count from a clock-based start per receiver (the offset travels in the message), so they keep
-    // increasing when a receiver is recreated and re-reads earlier offsets: cursors never see time go back.
-    private long _token = Exchange.ChannelSequences.FirstOfIncarnation();
+    // Stream tokens (not channel sequence numbers: this provider feeds user grains, not pipeline channels) count from a
+    // clock-based start per receiver (the offset travels in the message), so they keep increasing when a receiver is
+    // recreated and re-reads earlier offsets: cursors never see time go back.
+    private long _token = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 20;
 
     public Task Initialize(TimeSpan timeout)
     {
