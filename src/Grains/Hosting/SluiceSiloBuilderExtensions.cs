@@ -31,6 +31,10 @@ internal static class SluiceSiloBuilderExtensions
             {
                 o.BatchContainerBatchSize = 64;
                 o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20);
+                // Never give a delivery up: past this time the agent would move an implicit subscription's cursor on and
+                // the key group would never see the batch. A key group blocked by backpressure is slow, not gone; the
+                // agent keeps retrying (the receiver drops the copies it already had) until it takes the batch.
+                o.MaxEventDeliveryTime = Timeout.InfiniteTimeSpan;
             }));
         });
         return builder;

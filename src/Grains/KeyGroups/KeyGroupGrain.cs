@@ -140,10 +140,13 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     public Task OnCompletedAsync() => Task.CompletedTask;
 
+    /// <summary>The pulling agent gave a delivery up (it moves on past the batch): with checkpoints that fails the task.</summary>
     public Task OnErrorAsync(Exception ex)
     {
         logger.LogError(ex, "Stream delivery to {Task} failed", this.GetPrimaryKeyString());
-        return Task.CompletedTask;
+        return _plan.Options.CheckpointInterval is null || _failedInAttempt
+            ? Task.CompletedTask
+            : FailInAttemptAsync($"stream delivery to {_name} was given up: {ex.Message}");
     }
 
     private Task HandleAsync(ChannelBatch batch)

@@ -14,7 +14,22 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
 
+    private long _blockNextWriteTicks;
+    private int _failNextPrepare;
+    private int _preparesFailed;
+
     public int Prepared => _prepared.Count;
+
+    /// <summary>
+    /// The next record written blocks its sink task for <paramref name="duration"/> (the grain's thread sleeps, as a sink
+    /// stuck in a synchronous call would), once: the exchange into the sink backs up and stalls the stages before it.
+    /// </summary>
+    public void BlockNextWrite(TimeSpan duration) => Interlocked.Exchange(ref _blockNextWriteTicks, duration.Ticks);
+
+    /// <summary>The next prepare of an epoch with records fails, once: the checkpoint fails and the pipeline restarts.</summary>
+    public void FailNextPrepare() => Interlocked.Exchange(ref _failNextPrepare, 1);
+
+    public int PreparesFailed => Volatile.Read(ref _preparesFailed);
 
     /// <summary>
     /// How long staging takes after the epoch is sealed (the synchronous part of a prepare takes the records at once, as
@@ -36,7 +51,15 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     {
         private readonly List<T> _epoch = [];
 
-        public void Write(T value, SinkContext context) => _epoch.Add(value);
+        public void Write(T value, SinkContext context)
+        {
+            if (Volatile.Read(ref sink._blockNextWriteTicks) != 0 && Interlocked.Exchange(ref sink._blockNextWriteTicks, 0) is var ticks and > 0)
+            {
+                Thread.Sleep(TimeSpan.FromTicks(ticks));
+            }
+
+            _epoch.Add(value);
+        }
 
         /// <summary>A user's sink would serialise its open epoch like this: the records, nothing in-process.</summary>
         public byte[] ExportOpenEpoch()
@@ -58,6 +81,12 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
             var sealedEpoch = _epoch.ToArray();
             _epoch.Clear();
+            if (Interlocked.Exchange(ref sink._failNextPrepare, 0) == 1)
+            {
+                Interlocked.Increment(ref sink._preparesFailed);
+                throw new InvalidOperationException($"injected: prepare of epoch {checkpointId} of task {task} failed");
+            }
+
             return sink.StagingDelay > TimeSpan.Zero
                 ? StageSlowlyAsync(checkpointId, sealedEpoch)
                 : Task.FromResult<byte[]?>(Stage(checkpointId, sealedEpoch));
