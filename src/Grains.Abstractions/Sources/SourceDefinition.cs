@@ -53,7 +53,10 @@ public interface ISourceOutput<in T>
 /// <summary>Optional: a reader whose position can be recorded and restored (checkpoints, replays).</summary>
 public interface ISeekableSourceReader
 {
-    /// <summary>Position of the next record the reader will hand out (Kafka: offset; generator and in-memory: index).</summary>
+    /// <summary>
+    /// Position of the next record the reader will hand out (Kafka: offset; generator and in-memory: index), or -1 while
+    /// the reader cannot tell yet; the partition takes no checkpoint barrier until it can.
+    /// </summary>
     long Position { get; }
 
     /// <summary>Continues reading at <paramref name="position"/>; what was read ahead is discarded.</summary>

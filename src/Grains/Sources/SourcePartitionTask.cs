@@ -27,6 +27,12 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>The pipeline attempt this partition reads for; a restart reopens it for the next one.</summary>
     long Attempt { get; }
 
+    /// <summary>
+    /// False while a seekable reader cannot tell its position (e.g. Kafka resolving Earliest/Latest): a barrier waits, as
+    /// a checkpoint that recorded no position would resume from the start position instead of where reading stood.
+    /// </summary>
+    bool CanTakeBarrier { get; }
+
     long InjectBarrier(long checkpointId, List<IBatchContainer> output);
 
     /// <summary>Continues reading at a checkpointed position.</summary>
@@ -117,6 +123,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
 
     /// <summary>The last checkpoint this partition emitted a barrier for.</summary>
     public long LastBarrier { get; private set; }
+
+    public bool CanTakeBarrier => _reader is not ISeekableSourceReader seekable || seekable.Position >= 0;
 
     /// <summary>
     /// Emits Barrier(<paramref name="checkpointId"/>) on every output after what was read so far, and returns the

@@ -80,8 +80,9 @@ internal sealed partial class SourceQueueReceiver(
                     task = await ReopenAsync(task, directive);
                 }
 
-                // Not while re-sending a previous owner's messages: the barrier must follow them.
-                if (directive.PendingCheckpoint > task.LastBarrier && directive.Attempt == task.Attempt && !task.Replaying)
+                // Not while re-sending a previous owner's messages: the barrier must follow them. Not before the reader
+                // knows its position either: the checkpoint must record where to resume, never "unknown".
+                if (directive.PendingCheckpoint > task.LastBarrier && directive.Attempt == task.Attempt && !task.Replaying && task.CanTakeBarrier)
                 {
                     var position = task.InjectBarrier(directive.PendingCheckpoint, output);
                     var (source, partition) = task.Identity;

@@ -20,19 +20,38 @@ internal sealed class KafkaPartitionConsumer : IDisposable
     private long _highWatermark = -1;
     private long _position = -1;
     private long _pendingSeek = -1;
+    private readonly Offset _start;
+    private readonly TimeSpan _metadataTimeout;
+    private long _startOffset = -1;
 
-    public KafkaPartitionConsumer(ConsumerConfig config, TopicPartition partition, Offset start, int capacity, ILogger logger)
+    /// <param name="start">A concrete offset, or <see cref="Offset.Beginning"/> / <see cref="Offset.End"/>, which the consumer
+    /// thread resolves to the partition's current low / high watermark before it assigns (see <see cref="StartOffset"/>).</param>
+    public KafkaPartitionConsumer(ConsumerConfig config, TopicPartition partition, Offset start, int capacity, ILogger logger, TimeSpan? metadataTimeout = null)
     {
         _logger = logger;
         _partition = partition;
+        _start = start;
+        _metadataTimeout = metadataTimeout ?? TimeSpan.FromSeconds(10);
         _channel = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => OnError(e))
             .Build();
-        _consumer.Assign(new TopicPartitionOffset(partition, start));
+        if (!start.IsSpecial)
+        {
+            _consumer.Assign(new TopicPartitionOffset(partition, start));
+            _startOffset = start.Value;
+        }
+
         _thread = new Thread(Run) { IsBackground = true, Name = $"kafka-{partition.Topic}-{partition.Partition.Value}" };
         _thread.Start();
     }
+
+    /// <summary>
+    /// The concrete offset reading started at (-1 until the thread resolved Earliest/Latest and assigned the partition).
+    /// A checkpoint taken before the first record records this, not "latest": after a restore, reading continues from
+    /// the same place, and records produced in between are not skipped.
+    /// </summary>
+    public long StartOffset => Volatile.Read(ref _startOffset);
 
     /// <summary>Messages consumed but not yet read plus messages not yet consumed (high watermark - position).</summary>
     public long Lag
@@ -66,6 +85,11 @@ internal sealed class KafkaPartitionConsumer : IDisposable
     private void Run()
     {
         var token = _stop.Token;
+        if (_start.IsSpecial && !AssignResolvedStart(token))
+        {
+            return;
+        }
+
         while (!token.IsCancellationRequested)
         {
             try
@@ -105,6 +129,34 @@ internal sealed class KafkaPartitionConsumer : IDisposable
                 Thread.Sleep(100);
             }
         }
+    }
+
+    /// <summary>Resolves Earliest/Latest to the partition's current low/high watermark and assigns there; false when stopped first.</summary>
+    private bool AssignResolvedStart(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                var offsets = _consumer.QueryWatermarkOffsets(_partition, _metadataTimeout);
+                var resolved = _start == Offset.Beginning ? offsets.Low.Value : offsets.High.Value;
+                if (resolved >= 0)
+                {
+                    _consumer.Assign(new TopicPartitionOffset(_partition, resolved));
+                    Volatile.Write(ref _startOffset, resolved);
+                    return true;
+                }
+            }
+            catch (KafkaException ex)
+            {
+                LastError = ex.Error.Reason;
+                _logger.LogWarning("Resolving the start offset of {Partition} failed: {Reason}; retrying", _partition, ex.Error.Reason);
+            }
+
+            token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(200));
+        }
+
+        return false;
     }
 
     private void UpdateLag()

@@ -14,8 +14,12 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
     private long _nextOffset = -1;
     private long _seekTo = -1;
 
-    /// <summary>Offset of the next record the pipeline will get; -1 before the first read.</summary>
-    public long Position => _nextOffset;
+    /// <summary>
+    /// Offset of the next record the pipeline will get: after a read, the one after the last record; before, the seek
+    /// target or the start position resolved to a concrete offset. -1 while that is not known yet (the partition is not
+    /// opened, or Earliest/Latest not resolved): no barrier may be acknowledged then.
+    /// </summary>
+    public long Position => _nextOffset >= 0 ? _nextOffset : _consumer?.StartOffset ?? -1;
 
     public void Seek(long position)
     {
@@ -58,7 +62,8 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
             }
         }
 
-        var ended = source.Options.StopAtEndOffsets && _nextOffset >= _endOffset && consumer.Lag == 0;
+        var position = Position;
+        var ended = source.Options.StopAtEndOffsets && position >= 0 && position >= _endOffset && consumer.Lag == 0;
         return new SourceReadResult(consumer.Lag, ended);
     }
 
@@ -75,11 +80,14 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
             using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
             var offsets = probe.QueryWatermarkOffsets(topicPartition, options.MetadataTimeout);
             _endOffset = offsets.High.Value;
-            _nextOffset = Math.Max(_nextOffset, offsets.Low.Value);
+            if (_nextOffset >= 0)
+            {
+                _nextOffset = Math.Max(_nextOffset, offsets.Low.Value); // a seek below what the partition still holds
+            }
         }
 
         var logger = source.LoggerFactory.CreateLogger($"Sluice.Kafka.{options.Topic}");
-        return new KafkaPartitionConsumer(config, topicPartition, start, options.BufferedMessages, logger);
+        return new KafkaPartitionConsumer(config, topicPartition, start, options.BufferedMessages, logger, options.MetadataTimeout);
     }
 
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, Exception error)
