@@ -13,6 +13,10 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 {
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
+    private long _failPreparesUntil;
+    private long _failCommitsUntil;
+    private int _failedPrepares;
+    private int _failedCommits;
 
     private long _blockNextWriteTicks;
     private int _failNextPrepare;
@@ -35,7 +39,31 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     /// How long staging takes after the epoch is sealed (the synchronous part of a prepare takes the records at once, as
     /// the contract says; the epoch becomes durable only after this delay, as with a slow store).
     /// </summary>
-    public TimeSpan StagingDelay { get; init; }
+    public TimeSpan StagingDelay { get; set; }
+
+    /// <summary>How long a commit takes before the epoch becomes visible in the committed output (a slow store).</summary>
+    public TimeSpan CommitDelay { get; set; }
+
+    /// <summary>Prepares that threw because <see cref="FailPreparesFor"/> was in force.</summary>
+    public int FailedPrepares => _failedPrepares;
+
+    /// <summary>Commits that threw because <see cref="FailCommitsFor"/> was in force.</summary>
+    public int FailedCommits => _failedCommits;
+
+    /// <summary>Every prepare throws (before sealing anything) for <paramref name="duration"/> from now.</summary>
+    public void FailPreparesFor(TimeSpan duration) => Interlocked.Exchange(ref _failPreparesUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+
+    /// <summary>Every commit throws (before committing anything) for <paramref name="duration"/> from now.</summary>
+    public void FailCommitsFor(TimeSpan duration) => Interlocked.Exchange(ref _failCommitsUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+
+    /// <summary>Ends every injected fault: no delays, no failures.</summary>
+    public void Heal()
+    {
+        StagingDelay = TimeSpan.Zero;
+        CommitDelay = TimeSpan.Zero;
+        Interlocked.Exchange(ref _failPreparesUntil, 0);
+        Interlocked.Exchange(ref _failCommitsUntil, 0);
+    }
 
     /// <summary>Epochs whose staging completed (in <see cref="Prepared"/>) but that were never committed.</summary>
     public IEnumerable<(int Task, long Checkpoint)> PreparedNotCommitted => _prepared.Keys.Where(k => !_committed.ContainsKey(k));
@@ -74,6 +102,12 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
         public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
         {
+            if (Environment.TickCount64 < Interlocked.Read(ref sink._failPreparesUntil))
+            {
+                Interlocked.Increment(ref sink._failedPrepares);
+                return Task.FromException<byte[]?>(new IOException($"injected: preparing epoch {checkpointId} of task {task} failed"));
+            }
+
             if (_epoch.Count == 0)
             {
                 return Task.FromResult<byte[]?>(null);
@@ -105,6 +139,23 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
         }
 
         public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)
+        {
+            if (Environment.TickCount64 < Interlocked.Read(ref sink._failCommitsUntil))
+            {
+                Interlocked.Increment(ref sink._failedCommits);
+                return Task.FromException(new IOException($"injected: committing epoch {checkpointId} of task {task} failed"));
+            }
+
+            return sink.CommitDelay > TimeSpan.Zero ? CommitSlowlyAsync(checkpointId, transaction) : Commit(checkpointId, transaction);
+        }
+
+        private async Task CommitSlowlyAsync(long checkpointId, byte[] transaction)
+        {
+            await Task.Delay(sink.CommitDelay);
+            await Commit(checkpointId, transaction);
+        }
+
+        private Task Commit(long checkpointId, byte[] transaction)
         {
             if (BitConverter.ToInt64(transaction) != checkpointId)
             {
