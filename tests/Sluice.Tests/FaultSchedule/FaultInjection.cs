@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Sluice.Storage;
+using Sluice.Tests.Exchange;
+
+namespace Sluice.Tests.FaultSchedule;
+
+/// <summary>
+/// The faults in force on one test cluster, shared by its silos (they run in the test process): which silos are
+/// crashed, and until when exchange deliveries are duplicated or delayed and the checkpoint store is slow or failing.
+/// Random draws come from the schedule's seed.
+/// </summary>
+internal sealed class FaultInjection(int seed)
+{
+    private readonly ConcurrentDictionary<SiloAddress, bool> _crashed = new();
+    private readonly Random _random = new(seed);
+    private long _duplicateUntil;
+    private long _delayUntil;
+    private long _slowStoreUntil;
+    private long _failingStoreUntil;
+    private int _duplicates;
+    private int _storeFailures;
+
+    public int Duplicates => _duplicates;
+
+    public int StoreFailures => _storeFailures;
+
+    public bool IsCrashed(SiloAddress silo) => _crashed.ContainsKey(silo);
+
+    /// <summary>From now on every grain call into or out of <paramref name="silo"/> fails, as if its process had died.</summary>
+    public void Crash(SiloAddress silo) => _crashed[silo] = true;
+
+    public void DuplicateDeliveriesFor(TimeSpan duration) => Until(ref _duplicateUntil, duration);
+
+    public void DelayDeliveriesFor(TimeSpan duration) => Until(ref _delayUntil, duration);
+
+    public void SlowStoreFor(TimeSpan duration) => Until(ref _slowStoreUntil, duration);
+
+    public void FailStoreWritesFor(TimeSpan duration) => Until(ref _failingStoreUntil, duration);
+
+    /// <summary>Ends every lasting fault (crashed silos stay dead).</summary>
+    public void Heal()
+    {
+        Interlocked.Exchange(ref _duplicateUntil, 0);
+        Interlocked.Exchange(ref _delayUntil, 0);
+        Interlocked.Exchange(ref _slowStoreUntil, 0);
+        Interlocked.Exchange(ref _failingStoreUntil, 0);
+    }
+
+    public bool Duplicating => Active(ref _duplicateUntil);
+
+    public bool Delaying => Active(ref _delayUntil);
+
+    public bool StoreSlow => Active(ref _slowStoreUntil);
+
+    public bool StoreFailing => Active(ref _failingStoreUntil);
+
+    public void CountDuplicate() => Interlocked.Increment(ref _duplicates);
+
+    public void CountStoreFailure() => Interlocked.Increment(ref _storeFailures);
+
+    /// <summary>Random draws are shared by every grain of every silo, so they are serialised.</summary>
+    public int Next(int maxExclusive)
+    {
+        lock (_random)
+        {
+            return _random.Next(maxExclusive);
+        }
+    }
+
+    /// <summary>Adds the crash filter, the exchange faults and the checkpoint store decorator to a silo.</summary>
+    public void Install(ISiloBuilder silo, string checkpointRoot)
+    {
+        silo.Services.AddSingleton(this);
+        silo.AddIncomingGrainCallFilter<CrashedSiloFilter>();
+        silo.AddOutgoingGrainCallFilter<CrashedSiloFilter>();
+        silo.AddIncomingGrainCallFilter<FaultyDeliveries>();
+        silo.AddOutgoingGrainCallFilter<FaultyDeliveries>();
+        // Registered after AddSluiceCheckpointStorage's TryAdd, so this one is what the engine resolves.
+        silo.Services.AddSingleton<ICheckpointStore>(_ => new FaultyCheckpointStore(
+            new FileSystemCheckpointStore(new FileSystemCheckpointStoreOptions { Root = checkpointRoot }), this));
+    }
+
+    private static void Until(ref long until, TimeSpan duration) =>
+        Interlocked.Exchange(ref until, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+
+    private static bool Active(ref long until) => Environment.TickCount64 < Interlocked.Read(ref until);
+}
+
+/// <summary>
+/// A crashed silo's grain calls fail both ways: nothing it runs reaches another silo (or the shared in-process state
+/// through a grain), and nothing reaches it, during the moments before it is killed and during the kill itself (the
+/// in-process kill still runs parts of the shutdown path, which must not move anything away gracefully).
+/// </summary>
+internal sealed class CrashedSiloFilter(FaultInjection faults, ILocalSiloDetails silo) : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
+{
+    public Task Invoke(IIncomingGrainCallContext context) =>
+        faults.IsCrashed(silo.SiloAddress) ? Task.FromException(Crashed()) : context.Invoke();
+
+    public Task Invoke(IOutgoingGrainCallContext context) =>
+        faults.IsCrashed(silo.SiloAddress) ? Task.FromException(Crashed()) : context.Invoke();
+
+    private SiloUnavailableException Crashed() => new($"injected: silo {silo.SiloAddress} has crashed");
+}
+
+/// <summary>
+/// Exchange faults while in force: on the receiver a delivery is held 0-40 ms, or run twice (one in four); on the sender
+/// one delivery in six that succeeded is reported as timed out, so the sender resends it with the same sequence number.
+/// </summary>
+internal sealed class FaultyDeliveries(FaultInjection faults) : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
+{
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (!ExchangeFaults.IsDelivery(context))
+        {
+            await context.Invoke();
+            return;
+        }
+
+        if (faults.Delaying && faults.Next(41) is var delay and > 0)
+        {
+            await Task.Delay(delay);
+        }
+
+        var duplicate = faults.Duplicating && faults.Next(4) == 0;
+        await context.Invoke();
+        if (duplicate)
+        {
+            faults.CountDuplicate();
+            await context.Invoke();
+        }
+    }
+
+    public async Task Invoke(IOutgoingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (ExchangeFaults.IsDelivery(context) && faults.Duplicating && faults.Next(6) == 0)
+        {
+            faults.CountDuplicate();
+            throw new TimeoutException("injected: the batch was delivered but the sender sees a timeout");
+        }
+    }
+}
+
+/// <summary>
+/// The real file-system store behind faults: while slow, every call waits 20-300 ms first; while failing, writes of
+/// checkpoints (task blobs and the _metadata commit) throw a <see cref="CheckpointStoreException"/>, as an outage would.
+/// Reads keep working so a restore is not blocked forever by the outage.
+/// </summary>
+internal sealed class FaultyCheckpointStore(ICheckpointStore inner, FaultInjection faults) : ICheckpointStore
+{
+    public string Name => inner.Name;
+
+    public async Task PutAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(path, "put", write: true);
+        await inner.PutAsync(path, data, cancellationToken);
+    }
+
+    public async Task<byte[]?> GetAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(path, "get", write: false);
+        return await inner.GetAsync(path, cancellationToken);
+    }
+
+    public async Task<bool> CommitAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(path, "commit", write: true);
+        return await inner.CommitAsync(path, data, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(prefix, "list", write: false);
+        return await inner.ListAsync(prefix, cancellationToken);
+    }
+
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(path, "delete", write: false);
+        await inner.DeleteAsync(path, cancellationToken);
+    }
+
+    public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default)
+    {
+        await BeforeAsync(path, "exists", write: false);
+        return await inner.ExistsAsync(path, cancellationToken);
+    }
+
+    private async Task BeforeAsync(string path, string operation, bool write)
+    {
+        if (faults.StoreSlow)
+        {
+            await Task.Delay(20 + faults.Next(281));
+        }
+
+        if (write && faults.StoreFailing && path.Contains("/chk-", StringComparison.Ordinal))
+        {
+            faults.CountStoreFailure();
+            throw new CheckpointStoreException(Name, operation, path, "injected: the store is unavailable");
+        }
+    }
+}
