@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Sluice.Storage;
 using Sluice.Tests.Exchange;
 
@@ -72,6 +73,9 @@ internal sealed class FaultInjection(int seed)
     public void Install(ISiloBuilder silo, string checkpointRoot)
     {
         silo.Services.AddSingleton(this);
+        // As the Sluice host sets it (SiloClusteringOptions.DirectorySectionName): a crashed silo's grains are blocked
+        // for the directory's range lease (Orleans' default 30 s), and the pipeline stalls that long.
+        silo.Services.Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = TimeSpan.FromSeconds(5));
         silo.AddIncomingGrainCallFilter<CrashedSiloFilter>();
         silo.AddOutgoingGrainCallFilter<CrashedSiloFilter>();
         silo.AddIncomingGrainCallFilter<FaultyDeliveries>();
