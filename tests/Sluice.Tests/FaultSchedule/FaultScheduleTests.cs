@@ -28,7 +28,7 @@ namespace Sluice.Tests.FaultSchedule;
 public sealed class FaultScheduleTests(ITestOutputHelper output)
 {
     /// <summary>Seeds whose schedules together draw every fault kind (checked below) and pass.</summary>
-    private static readonly int[] Seeds = [96, 50, 6, 1, 3, 15];
+    private static readonly int[] Seeds = [65, 84, 50, 5, 2, 69];
 
     public static TheoryData<int> FixedSeeds => new(Seeds);
 
