@@ -123,7 +123,7 @@ internal static class FaultScheduleRun
             history.Count(c => c.State == CheckpointState.Completed),
             history.Count(c => c.State == CheckpointState.Failed),
             $"crash:{actions?.Crashes},stop:{actions?.Stops},join:{actions?.Joins},moveRequests:{actions?.MigrationRequests},"
-            + $"duplicates:{faults.Duplicates},storeFailures:{faults.StoreFailures},failedPrepares:{sink.FailedPrepares},failedCommits:{sink.FailedCommits}",
+            + $"duplicates:{faults.Duplicates},storeFailures:{faults.StoreFailures},failedPrepares:{sink.PreparesFailed},failedCommits:{sink.CommitsFailed}",
             clock.Elapsed.TotalSeconds);
         Report(result, output);
         return result;

@@ -15,9 +15,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
     private long _failPreparesUntil;
     private long _failCommitsUntil;
-    private int _failedPrepares;
-    private int _failedCommits;
-
+    private int _commitsFailed;
     private long _blockNextWriteTicks;
     private int _failNextPrepare;
     private int _preparesFailed;
@@ -33,6 +31,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     /// <summary>The next prepare of an epoch with records fails, once: the checkpoint fails and the pipeline restarts.</summary>
     public void FailNextPrepare() => Interlocked.Exchange(ref _failNextPrepare, 1);
 
+    /// <summary>Prepares that threw: by <see cref="FailNextPrepare"/> or while <see cref="FailPreparesFor"/> was in force.</summary>
     public int PreparesFailed => Volatile.Read(ref _preparesFailed);
 
     /// <summary>
@@ -44,11 +43,8 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     /// <summary>How long a commit takes before the epoch becomes visible in the committed output (a slow store).</summary>
     public TimeSpan CommitDelay { get; set; }
 
-    /// <summary>Prepares that threw because <see cref="FailPreparesFor"/> was in force.</summary>
-    public int FailedPrepares => _failedPrepares;
-
     /// <summary>Commits that threw because <see cref="FailCommitsFor"/> was in force.</summary>
-    public int FailedCommits => _failedCommits;
+    public int CommitsFailed => Volatile.Read(ref _commitsFailed);
 
     /// <summary>Every prepare throws (before sealing anything) for <paramref name="duration"/> from now.</summary>
     public void FailPreparesFor(TimeSpan duration) => Interlocked.Exchange(ref _failPreparesUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
@@ -104,7 +100,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
         {
             if (Environment.TickCount64 < Interlocked.Read(ref sink._failPreparesUntil))
             {
-                Interlocked.Increment(ref sink._failedPrepares);
+                Interlocked.Increment(ref sink._preparesFailed);
                 return Task.FromException<byte[]?>(new IOException($"injected: preparing epoch {checkpointId} of task {task} failed"));
             }
 
@@ -142,7 +138,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
         {
             if (Environment.TickCount64 < Interlocked.Read(ref sink._failCommitsUntil))
             {
-                Interlocked.Increment(ref sink._failedCommits);
+                Interlocked.Increment(ref sink._commitsFailed);
                 return Task.FromException(new IOException($"injected: committing epoch {checkpointId} of task {task} failed"));
             }
 
