@@ -21,6 +21,7 @@ internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int
     private Task _siloChanges = Task.CompletedTask;
     private readonly List<Task> _running = [];
     private readonly List<string> _timeline = [];
+    private int _migrationRequests;
 
     public IReadOnlyList<string> Timeline
     {
@@ -39,7 +40,7 @@ internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int
 
     public int Joins { get; private set; }
 
-    public int MigrationRequests { get; private set; }
+    public int MigrationRequests => Volatile.Read(ref _migrationRequests);
 
     public void Note(string what)
     {
@@ -219,7 +220,7 @@ internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int
 
                 var target = others[pick.Next(others.Count)];
                 Note($"{name} asked to move from {now?.ToString() ?? "nowhere"} to {target}");
-                MigrationRequests++;
+                Interlocked.Increment(ref _migrationRequests); // migrations of several faults run at once
                 await (migrate ?? (t => client.GetGrain<ICheckpointProtocolGrain>(pipelineId).MigrateAsync(t)))(target);
             }
             catch (Exception ex)
