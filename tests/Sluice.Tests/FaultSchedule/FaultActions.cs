@@ -14,7 +14,7 @@ namespace Sluice.Tests.FaultSchedule;
 /// (crash, stop, join) run one at a time in the background, as the test cluster changes its silo list one change at a
 /// time; the others take effect at once and heal by themselves.
 /// </summary>
-internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int windowTasks, int sinkTasks, CommittingSink<WindowResult> sink, FaultInjection faults)
+internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int windowTasks, int sinkTasks, IFaultSink sink, FaultInjection faults)
 {
     private const int MaxSilos = 4;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -92,6 +92,12 @@ internal sealed class FaultActions(SluiceCluster cluster, string pipelineId, int
                 break;
             case FaultKind.DelayExchange:
                 faults.DelayDeliveriesFor(duration);
+                break;
+            case FaultKind.SlowSource:
+                faults.SlowSourceFor(duration);
+                break;
+            case FaultKind.DropMessages:
+                faults.DropMessagesFor(duration);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(fault), fault.Kind, null);

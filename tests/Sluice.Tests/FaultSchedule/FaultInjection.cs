@@ -19,12 +19,18 @@ internal sealed class FaultInjection(int seed)
     private long _delayUntil;
     private long _slowStoreUntil;
     private long _failingStoreUntil;
+    private long _slowSourceUntil;
+    private long _dropUntil;
     private int _duplicates;
     private int _storeFailures;
+    private int _dropped;
 
     public int Duplicates => _duplicates;
 
     public int StoreFailures => _storeFailures;
+
+    /// <summary>Grain calls dropped on their way out, or whose answer was lost on the way back.</summary>
+    public int Dropped => _dropped;
 
     public bool IsCrashed(SiloAddress silo) => _crashed.ContainsKey(silo);
 
@@ -39,6 +45,10 @@ internal sealed class FaultInjection(int seed)
 
     public void FailStoreWritesFor(TimeSpan duration) => Until(ref _failingStoreUntil, duration);
 
+    public void SlowSourceFor(TimeSpan duration) => Until(ref _slowSourceUntil, duration);
+
+    public void DropMessagesFor(TimeSpan duration) => Until(ref _dropUntil, duration);
+
     /// <summary>Ends every lasting fault (crashed silos stay dead).</summary>
     public void Heal()
     {
@@ -46,6 +56,8 @@ internal sealed class FaultInjection(int seed)
         Interlocked.Exchange(ref _delayUntil, 0);
         Interlocked.Exchange(ref _slowStoreUntil, 0);
         Interlocked.Exchange(ref _failingStoreUntil, 0);
+        Interlocked.Exchange(ref _slowSourceUntil, 0);
+        Interlocked.Exchange(ref _dropUntil, 0);
     }
 
     public bool Duplicating => Active(ref _duplicateUntil);
@@ -55,6 +67,12 @@ internal sealed class FaultInjection(int seed)
     public bool StoreSlow => Active(ref _slowStoreUntil);
 
     public bool StoreFailing => Active(ref _failingStoreUntil);
+
+    public bool SourceSlow => Active(ref _slowSourceUntil);
+
+    public bool Dropping => Active(ref _dropUntil);
+
+    public void CountDropped() => Interlocked.Increment(ref _dropped);
 
     public void CountDuplicate() => Interlocked.Increment(ref _duplicates);
 
@@ -80,6 +98,7 @@ internal sealed class FaultInjection(int seed)
         silo.AddOutgoingGrainCallFilter<CrashedSiloFilter>();
         silo.AddIncomingGrainCallFilter<FaultyDeliveries>();
         silo.AddOutgoingGrainCallFilter<FaultyDeliveries>();
+        silo.AddOutgoingGrainCallFilter<DroppedMessages>();
         // Registered after AddSluiceCheckpointStorage's TryAdd, so this one is what the engine resolves.
         silo.Services.AddSingleton<ICheckpointStore>(_ => new FaultyCheckpointStore(
             new FileSystemCheckpointStore(new FileSystemCheckpointStoreOptions { Root = checkpointRoot }), this));
@@ -142,6 +161,37 @@ internal sealed class FaultyDeliveries(FaultInjection faults) : IIncomingGrainCa
         {
             faults.CountDuplicate();
             throw new TimeoutException("injected: the batch was delivered but the sender sees a timeout");
+        }
+    }
+}
+
+/// <summary>
+/// Lost messages while in force, for the engine's own grain calls between silos (exchange deliveries, the checkpoint
+/// protocol, restarts, commits, reports; not the test's calls): one delivery in six and one other call in twelve never
+/// arrive, and one other call in twelve arrives but its answer is lost. Callers see a failure either way.
+/// </summary>
+internal sealed class DroppedMessages(FaultInjection faults) : IOutgoingGrainCallFilter
+{
+    public async Task Invoke(IOutgoingGrainCallContext context)
+    {
+        if (!faults.Dropping || context.InterfaceMethod?.DeclaringType?.Namespace?.StartsWith("Sluice", StringComparison.Ordinal) != true)
+        {
+            await context.Invoke();
+            return;
+        }
+
+        var draw = faults.Next(12);
+        if (ExchangeFaults.IsDelivery(context) ? draw < 2 : draw == 0)
+        {
+            faults.CountDropped();
+            throw new TimeoutException($"injected: {context.InterfaceMethod.Name} was lost on its way");
+        }
+
+        await context.Invoke();
+        if (!ExchangeFaults.IsDelivery(context) && draw == 1)
+        {
+            faults.CountDropped();
+            throw new TimeoutException($"injected: the answer to {context.InterfaceMethod.Name} was lost on its way back");
         }
     }
 }

@@ -40,6 +40,12 @@ public enum FaultKind
 
     /// <summary>Exchange deliveries are held 0-40 ms on the receiver for a while.</summary>
     DelayExchange,
+
+    /// <summary>The source reads a few records at a time, often none, for a while (a slow broker).</summary>
+    SlowSource,
+
+    /// <summary>The engine's grain calls are lost on their way, or their answers on the way back, now and then for a while.</summary>
+    DropMessages,
 }
 
 /// <summary>Parsing and naming of <see cref="FaultKind"/>s.</summary>
@@ -85,7 +91,7 @@ public sealed record ScheduledFault(int AtMs, FaultKind Kind, int DurationMs, in
 /// seed and the faults with their times. Running it is not deterministic (thread timing), so a replay reproduces the
 /// faults and the input, not every interleaving.
 /// </summary>
-public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, int PhaseMs, IReadOnlyList<ScheduledFault> Faults)
+public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, bool FileSink, int PhaseMs, IReadOnlyList<ScheduledFault> Faults)
 {
     public const int DefaultPhaseMs = 4_000;
 
@@ -93,8 +99,9 @@ public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, int PhaseM
     {
         var random = new Random(Mix(seed));
         var kinds = FaultKinds.All.Where(k => excluded?.Contains(k) != true).ToArray();
-        var silos = random.Next(2, 4);
+        var silos = random.Next(1, 4);
         var sliding = random.Next(3) == 0;
+        var fileSink = random.Next(4) != 0;
         var faults = new List<ScheduledFault>();
         var count = kinds.Length == 0 ? 0 : random.Next(3, 6);
         for (var i = 0; i < count; i++)
@@ -104,7 +111,7 @@ public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, int PhaseM
         }
 
         faults.Sort((a, b) => a.AtMs.CompareTo(b.AtMs));
-        return new FaultSchedule(seed, silos, sliding, DefaultPhaseMs, faults);
+        return new FaultSchedule(seed, silos, sliding, fileSink, DefaultPhaseMs, faults);
     }
 
     /// <summary>
@@ -120,7 +127,7 @@ public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, int PhaseM
     }
 
     public string Describe() =>
-        $"seed {Seed}: {Silos} silos, {(Sliding ? "sliding 100/50 ms" : "tumbling 100 ms")} windows, faults: "
+        $"seed {Seed}: {Silos} silo(s), {(Sliding ? "sliding 100/50 ms" : "tumbling 100 ms")} windows, {(FileSink ? "file sink" : "committing sink")}, faults: "
         + (Faults.Count == 0 ? "none" : string.Join("; ", Faults));
 
     /// <summary>The command that runs this schedule again (with the same excluded kinds, which change what a seed draws).</summary>

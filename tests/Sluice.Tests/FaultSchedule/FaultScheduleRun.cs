@@ -37,6 +37,7 @@ internal sealed record FaultScheduleResult(
             string.Create(CultureInfo.InvariantCulture, $"seconds={Seconds:0.0}"),
             $"silos={Schedule.Silos}",
             $"window={(Schedule.Sliding ? "sliding" : "tumbling")}",
+            $"sink={(Schedule.FileSink ? "file" : "committing")}",
             "faults=" + string.Join(",", Schedule.Faults.GroupBy(f => f.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}")),
             $"attempt={Attempt}",
             $"restarts={Restarts}",
@@ -49,9 +50,10 @@ internal sealed record FaultScheduleResult(
 
 /// <summary>
 /// Runs one <see cref="FaultSchedule"/>: a checkpointed windowed pipeline (4 source partitions -> KeyBy -> tumbling or
-/// sliding window sum -> 2 exactly-once committing sink tasks) on an in-process cluster whose silos carry the fault
-/// filters and store; input is appended every 100 ms while the faults happen, then every fault heals, the input
-/// completes and the committed output must equal the brute-force oracle exactly, with the pipeline not FAILED.
+/// sliding window sum -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
+/// in-process cluster whose silos carry the fault filters and store; input is appended every 100 ms while the faults
+/// happen, then every fault heals, the input completes and the committed output must equal the brute-force oracle
+/// exactly, with the pipeline not FAILED.
 /// </summary>
 internal static class FaultScheduleRun
 {
@@ -67,7 +69,7 @@ internal static class FaultScheduleRun
         var root = Directory.CreateTempSubdirectory("sluice-faults-").FullName;
         var faults = new FaultInjection(schedule.Seed);
         var input = new OutOfOrderEventFeed(schedule.Seed, Partitions);
-        var sink = new CommittingSink<WindowResult>("committed", SinkTasks);
+        IFaultSink sink = schedule.FileSink ? new FileFaultSink(Path.Combine(root, "output"), SinkTasks) : new CommittingFaultSink(SinkTasks);
         FaultActions? actions = null;
         string? failure = null;
         RecoveryInfo? recovery = null;
@@ -75,7 +77,7 @@ internal static class FaultScheduleRun
         try
         {
             await using var cluster = await RecoveryScenario.StartAsync(root, schedule.Silos, silo => faults.Install(silo, root));
-            cluster.Register(Define(input.Source, sink, schedule.Sliding));
+            cluster.Register(Define(new ThrottledSource<Event>(input.Source, faults), sink.Definition, schedule.Sliding));
             var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(PipelineId);
             actions = new FaultActions(cluster, PipelineId, WindowTasks, SinkTasks, sink, faults);
             actions.Note($"cluster of {schedule.Silos} started");
@@ -123,15 +125,20 @@ internal static class FaultScheduleRun
             history.Count(c => c.State == CheckpointState.Completed),
             history.Count(c => c.State == CheckpointState.Failed),
             $"crash:{actions?.Crashes},stop:{actions?.Stops},join:{actions?.Joins},moveRequests:{actions?.MigrationRequests},"
-            + $"duplicates:{faults.Duplicates},storeFailures:{faults.StoreFailures},failedPrepares:{sink.PreparesFailed},failedCommits:{sink.CommitsFailed}",
+            + $"duplicates:{faults.Duplicates},dropped:{faults.Dropped},storeFailures:{faults.StoreFailures},failedPrepares:{sink.PreparesFailed},failedCommits:{sink.CommitsFailed}",
             clock.Elapsed.TotalSeconds);
         Report(result, output);
         return result;
     }
 
-    private static Pipeline Define(InMemorySource<Event> source, SinkDefinition<WindowResult> sink, bool sliding)
+    private static Pipeline Define(SourceDefinition<Event> source, SinkDefinition<WindowResult> sink, bool sliding)
     {
-        var pipeline = Pipeline.Create(PipelineId, RecoveryScenario.Checkpointed);
+        var pipeline = Pipeline.Create(PipelineId, o =>
+        {
+            RecoveryScenario.Checkpointed(o);
+            // A checkpoint whose acknowledgement was lost fails after this, and the next one starts (the default is 2 min).
+            o.CheckpointTimeout = TimeSpan.FromSeconds(3);
+        });
         WindowAssigner window = sliding
             ? Sliding.Of(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50))
             : Tumbling.Of(TimeSpan.FromMilliseconds(100));
@@ -156,7 +163,7 @@ internal static class FaultScheduleRun
     private static async Task<(string? Failure, RecoveryInfo? Recovery, IReadOnlyList<CheckpointInfo> History)> AwaitCommittedAsync(
         SluiceCluster cluster,
         ICheckpointCoordinatorGrain coordinator,
-        CommittingSink<WindowResult> sink,
+        IFaultSink sink,
         Dictionary<(string Key, long Start, long End), long> expected,
         FaultActions actions)
     {
@@ -171,13 +178,13 @@ internal static class FaultScheduleRun
                 break;
             }
 
-            var committed = sink.Committed().Select(r => (r.Key, r.Start, r.End)).ToHashSet();
+            var committed = (await TryAsync(sink.CommittedAsync) ?? []).Select(r => (r.Key, r.Start, r.End)).ToHashSet();
             if (expected.Keys.All(committed.Contains))
             {
                 break;
             }
 
-            if (++polls % 20 == 0)
+            if (++polls % 10 == 0)
             {
                 var newest = await TryAsync(coordinator.GetHistoryAsync) is { Count: > 0 } h ? h[^1] : null;
                 actions.Note($"waiting: {committed.Count} of {expected.Count} committed; attempt {recovery?.Attempt}{(recovery?.Restarting == true ? " restarting" : "")}; "
@@ -185,10 +192,10 @@ internal static class FaultScheduleRun
                     + SluiceCluster.Describe(await TryAsync(() => cluster.StatusAsync(PipelineId))));
             }
 
-            await Task.Delay(100);
+            await Task.Delay(200);
         }
 
-        actions.Note($"{sink.Committed().Count} results committed of {expected.Count} expected");
+        actions.Note($"{(await TryAsync(sink.CommittedAsync))?.Count} results committed of {expected.Count} expected");
         await Task.Delay(500); // a duplicate epoch committed late still shows up
         recovery = await TryAsync(coordinator.GetRecoveryAsync) ?? recovery;
         var history = await TryAsync(coordinator.GetHistoryAsync) ?? [];
@@ -199,7 +206,7 @@ internal static class FaultScheduleRun
 
         try
         {
-            RecoveryScenario.AssertEqualsOracleExactly(expected, sink.Committed(), NullOutput.Instance);
+            RecoveryScenario.AssertEqualsOracleExactly(expected, await sink.CommittedAsync(), NullOutput.Instance);
             return (null, recovery, history);
         }
         catch (Exception ex)

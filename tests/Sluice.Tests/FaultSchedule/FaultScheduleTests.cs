@@ -5,12 +5,13 @@ namespace Sluice.Tests.FaultSchedule;
 /// <summary>
 /// The exactly-once promise under randomized fault schedules. Each schedule, generated from a seed
 /// (<see cref="FaultSchedule.Generate"/>), runs a checkpointed windowed pipeline (source partitions -> KeyBy -> tumbling or
-/// sliding window -> exactly-once committing sink) on an in-process cluster of 2-3 silos, appends input in rounds and
-/// injects 3-5 faults at random times: silo crash (every grain call into or out of the silo fails, then it is killed),
-/// graceful stop, join, key-group or coordinator migration, slow sink staging, failing sink prepares, failing and slow
-/// sink commits, slow and failing checkpoint store, duplicated and delayed exchange deliveries. Then every fault heals,
-/// the input completes, and the committed output must equal the brute-force oracle exactly (no window lost, none twice,
-/// none wrong) with the pipeline not FAILED. One schedule takes about 8-15 s.
+/// sliding window -> the exactly-once file sink, or for one schedule in four the in-memory transactional test sink) on
+/// an in-process cluster of 1-3 silos (up to 4 after joins), appends input in rounds and injects 3-5 faults at random
+/// times: silo crash (every grain call into or out of the silo fails, then it is killed), graceful stop, join, key-group
+/// or coordinator migration, slow and failing sink staging (prepares), failing and slow sink commits, slow and failing
+/// checkpoint store, a slow source, duplicated, delayed and dropped exchange deliveries, and lost engine calls and
+/// answers. Then every fault heals, the input completes, and the committed output must equal the brute-force oracle
+/// exactly (no window lost, none twice, none wrong) with the pipeline not FAILED. One schedule takes about 6-12 s.
 /// <para>Modes, by environment variable:</para>
 /// <list type="bullet">
 /// <item>none: the fixed seeds below (every fault kind among them).</item>
@@ -28,7 +29,7 @@ namespace Sluice.Tests.FaultSchedule;
 public sealed class FaultScheduleTests(ITestOutputHelper output)
 {
     /// <summary>Seeds whose schedules together draw every fault kind (checked below) and pass.</summary>
-    private static readonly int[] Seeds = [65, 84, 50, 5, 2, 69];
+    private static readonly int[] Seeds = [2, 40, 301, 337, 315, 183];
 
     public static TheoryData<int> FixedSeeds => new(Seeds);
 
