@@ -184,17 +184,8 @@ internal sealed partial class KeyGroupGrain
         }
     }
 
-    private async Task ReportFailureAsync(string reason, RestoreFailure kind)
-    {
-        try
-        {
-            await Coordinator.ReportFailureAsync(_attempt, Identity, reason, kind);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogWarning(ex, "{Task} could not report its failure to the coordinator", _name);
-        }
-    }
+    /// <summary>Tells the coordinator this task failed in its attempt (a report that does not arrive is sent again).</summary>
+    private Task ReportFailureAsync(string reason, RestoreFailure kind) => _failureReports.ReportAsync(_attempt, reason, kind);
 
     /// <summary>
     /// A sender gave a channel up after its retries, dropping what it had queued: without checkpoints that is reported

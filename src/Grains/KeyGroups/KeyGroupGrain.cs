@@ -33,6 +33,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     private InputGate _gate = null!;
     private List<ExchangeSender> _senders = null!;
     private UserErrorReporter _errors = null!;
+    private FailureReports _failureReports = null!;
     private string _name = null!;
     private long _attempt;
     private IGrainTimer? _timer;
@@ -50,6 +51,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _taskIndex = task;
         _name = $"{pipelineId}/{_stage.Name}[{task}]";
         _errors = new UserErrorReporter(logger, _name, Now);
+        _failureReports = new FailureReports(() => Coordinator, Identity, _name, logger);
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
         await ActivateTaskAsync();
         // Known to a graceful shutdown as movable only once it runs (a failed activation never deactivates).
@@ -270,6 +272,8 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         {
             return;
         }
+
+        await _failureReports.RetryAsync(_attempt);
 
         var now = Now();
         if (_task.NextProcessingTime is { } next && next <= now)

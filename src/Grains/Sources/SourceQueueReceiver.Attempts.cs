@@ -179,15 +179,65 @@ internal sealed partial class SourceQueueReceiver
         }
     }
 
+    /// <summary>
+    /// Tells the coordinator a partition cannot run its attempt. A report that does not arrive is sent again with the
+    /// next directive polls while that attempt is current: the partition is reported once per attempt, and a lost report
+    /// would otherwise leave the pipeline stalled without a restart.
+    /// </summary>
     private async Task ReportFailureAsync(PipelinePlan plan, long attempt, int source, int partition, string reason)
     {
+        var key = (plan.Id, attempt, source, partition);
         try
         {
             await grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).ReportFailureAsync(attempt, TaskIdentity.OfSource(source, partition), reason, RestoreFailure.None);
+            lock (_unreportedFailures)
+            {
+                _unreportedFailures.Remove(key);
+            }
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "Could not report the failure of partition {Partition} of {Pipeline}", partition, plan.Id);
+            lock (_unreportedFailures)
+            {
+                _unreportedFailures[key] = reason;
+            }
+
+            logger.LogWarning(ex, "Could not report the failure of partition {Partition} of {Pipeline}; reporting it again shortly", partition, plan.Id);
+        }
+    }
+
+    /// <summary>Failure reports of <paramref name="plan"/> that did not arrive, sent again while their attempt is current.</summary>
+    private async Task RetryFailureReportsAsync(PipelinePlan plan, long currentAttempt)
+    {
+        List<((string Pipeline, long Attempt, int Source, int Partition) Key, string Reason)> retry;
+        lock (_unreportedFailures)
+        {
+            if (_unreportedFailures.Count == 0)
+            {
+                return;
+            }
+
+            retry = [];
+            foreach (var (key, reason) in _unreportedFailures)
+            {
+                if (key.Pipeline == plan.Id)
+                {
+                    retry.Add((key, reason));
+                }
+            }
+
+            foreach (var (key, _) in retry)
+            {
+                _unreportedFailures.Remove(key);
+            }
+        }
+
+        foreach (var ((_, attempt, source, partition), reason) in retry)
+        {
+            if (attempt == currentAttempt)
+            {
+                await ReportFailureAsync(plan, attempt, source, partition, reason);
+            }
         }
     }
 
@@ -203,6 +253,8 @@ internal sealed partial class SourceQueueReceiver
                 {
                     _directives[plan.Id] = directive;
                 }
+
+                await RetryFailureReportsAsync(plan, directive.Attempt);
             }
             catch (Exception ex)
             {

@@ -29,6 +29,7 @@ internal sealed partial class SourceQueueReceiver(
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _joinedAt = [];
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _openings = [];
+    private readonly Dictionary<(string Pipeline, long Attempt, int Source, int Partition), string> _unreportedFailures = [];
     private int _seenVersion = -1;
     private long _token;
     private int _next;
