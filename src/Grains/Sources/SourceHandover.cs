@@ -35,6 +35,9 @@ internal sealed class SourceHandover
     /// <summary>Per emitter: the incarnation its sequences count in (the next owner continues it).</summary>
     [Id(7)] public long[] Incarnations { get; init; } = [];
 
+    /// <summary>The partition counted as idle: the next owner starts idle too, until it reads a record.</summary>
+    [Id(8)] public bool Idle { get; init; }
+
     public override string ToString() => $"attempt {Attempt} at {Position}, {Undelivered.Count} undelivered messages";
 }
 

@@ -181,6 +181,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             RecordsRead = _recordsRead,
             Sequences = _context.Emitters.ConvertAll(e => e.Sequences).ToArray(),
             Incarnations = _context.Emitters.ConvertAll(e => e.Incarnation).ToArray(),
+            Idle = _idle,
             Undelivered = undelivered,
         };
     }
@@ -188,7 +189,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     public void TakeOver(SourceHandover handover)
     {
         Seek(handover.Position);
-        RestoreWatermark(handover.Watermark, idle: false);
+        RestoreWatermark(handover.Watermark, handover.Idle);
         if (handover.Sequences.Length != _context.Emitters.Count || handover.Incarnations.Length != _context.Emitters.Count)
         {
             throw new InvalidOperationException($"A handover of partition {_partition} of '{_source.Name}' had {handover.Sequences.Length} outputs; this plan has {_context.Emitters.Count}.");
