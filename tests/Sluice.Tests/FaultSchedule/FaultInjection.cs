@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Sluice.Storage;
 using Sluice.Tests.Exchange;
+using Sluice.Tests.Infrastructure;
 
 namespace Sluice.Tests.FaultSchedule;
 
@@ -15,12 +16,12 @@ internal sealed class FaultInjection(int seed)
 {
     private readonly ConcurrentDictionary<SiloAddress, bool> _crashed = new();
     private readonly Random _random = new(seed);
-    private long _duplicateUntil;
-    private long _delayUntil;
-    private long _slowStoreUntil;
-    private long _failingStoreUntil;
-    private long _slowSourceUntil;
-    private long _dropUntil;
+    private readonly LastingFault _duplicate = new();
+    private readonly LastingFault _delay = new();
+    private readonly LastingFault _slowStore = new();
+    private readonly LastingFault _failingStore = new();
+    private readonly LastingFault _slowSource = new();
+    private readonly LastingFault _drop = new();
     private int _duplicates;
     private int _storeFailures;
     private int _dropped;
@@ -37,40 +38,40 @@ internal sealed class FaultInjection(int seed)
     /// <summary>From now on every grain call into or out of <paramref name="silo"/> fails, as if its process had died.</summary>
     public void Crash(SiloAddress silo) => _crashed[silo] = true;
 
-    public void DuplicateDeliveriesFor(TimeSpan duration) => Until(ref _duplicateUntil, duration);
+    public void DuplicateDeliveriesFor(TimeSpan duration) => _duplicate.For(duration);
 
-    public void DelayDeliveriesFor(TimeSpan duration) => Until(ref _delayUntil, duration);
+    public void DelayDeliveriesFor(TimeSpan duration) => _delay.For(duration);
 
-    public void SlowStoreFor(TimeSpan duration) => Until(ref _slowStoreUntil, duration);
+    public void SlowStoreFor(TimeSpan duration) => _slowStore.For(duration);
 
-    public void FailStoreWritesFor(TimeSpan duration) => Until(ref _failingStoreUntil, duration);
+    public void FailStoreWritesFor(TimeSpan duration) => _failingStore.For(duration);
 
-    public void SlowSourceFor(TimeSpan duration) => Until(ref _slowSourceUntil, duration);
+    public void SlowSourceFor(TimeSpan duration) => _slowSource.For(duration);
 
-    public void DropMessagesFor(TimeSpan duration) => Until(ref _dropUntil, duration);
+    public void DropMessagesFor(TimeSpan duration) => _drop.For(duration);
 
     /// <summary>Ends every lasting fault (crashed silos stay dead).</summary>
     public void Heal()
     {
-        Interlocked.Exchange(ref _duplicateUntil, 0);
-        Interlocked.Exchange(ref _delayUntil, 0);
-        Interlocked.Exchange(ref _slowStoreUntil, 0);
-        Interlocked.Exchange(ref _failingStoreUntil, 0);
-        Interlocked.Exchange(ref _slowSourceUntil, 0);
-        Interlocked.Exchange(ref _dropUntil, 0);
+        _duplicate.End();
+        _delay.End();
+        _slowStore.End();
+        _failingStore.End();
+        _slowSource.End();
+        _drop.End();
     }
 
-    public bool Duplicating => Active(ref _duplicateUntil);
+    public bool Duplicating => _duplicate.Active;
 
-    public bool Delaying => Active(ref _delayUntil);
+    public bool Delaying => _delay.Active;
 
-    public bool StoreSlow => Active(ref _slowStoreUntil);
+    public bool StoreSlow => _slowStore.Active;
 
-    public bool StoreFailing => Active(ref _failingStoreUntil);
+    public bool StoreFailing => _failingStore.Active;
 
-    public bool SourceSlow => Active(ref _slowSourceUntil);
+    public bool SourceSlow => _slowSource.Active;
 
-    public bool Dropping => Active(ref _dropUntil);
+    public bool Dropping => _drop.Active;
 
     public void CountDropped() => Interlocked.Increment(ref _dropped);
 
@@ -104,10 +105,6 @@ internal sealed class FaultInjection(int seed)
             new FileSystemCheckpointStore(new FileSystemCheckpointStoreOptions { Root = checkpointRoot }), this));
     }
 
-    private static void Until(ref long until, TimeSpan duration) =>
-        Interlocked.Exchange(ref until, Environment.TickCount64 + (long)duration.TotalMilliseconds);
-
-    private static bool Active(ref long until) => Environment.TickCount64 < Interlocked.Read(ref until);
 }
 
 /// <summary>

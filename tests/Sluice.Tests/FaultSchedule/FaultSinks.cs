@@ -1,6 +1,7 @@
 using Sluice.Sinks;
 using Sluice.Sinks.Files;
 using Sluice.Storage;
+using Sluice.Tests.Infrastructure;
 using Sluice.Tests.Kafka;
 using Sluice.Tests.Properties;
 using Sluice.Tests.Recovery;
@@ -65,8 +66,8 @@ internal sealed class CommittingFaultSink(int tasks) : IFaultSink
 internal sealed class FileFaultSink : IFaultSink
 {
     private readonly FileSink<WindowResult> _sink;
-    private long _failPreparesUntil;
-    private long _failCommitsUntil;
+    private readonly LastingFault _failingPrepares = new();
+    private readonly LastingFault _failingCommits = new();
     private int _preparesFailed;
     private int _commitsFailed;
 
@@ -93,16 +94,16 @@ internal sealed class FileFaultSink : IFaultSink
 
     public int CommitsFailed => Volatile.Read(ref _commitsFailed);
 
-    public void FailPreparesFor(TimeSpan duration) => Interlocked.Exchange(ref _failPreparesUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+    public void FailPreparesFor(TimeSpan duration) => _failingPrepares.For(duration);
 
-    public void FailCommitsFor(TimeSpan duration) => Interlocked.Exchange(ref _failCommitsUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+    public void FailCommitsFor(TimeSpan duration) => _failingCommits.For(duration);
 
     public void Heal()
     {
         StagingDelay = TimeSpan.Zero;
         CommitDelay = TimeSpan.Zero;
-        Interlocked.Exchange(ref _failPreparesUntil, 0);
-        Interlocked.Exchange(ref _failCommitsUntil, 0);
+        _failingPrepares.End();
+        _failingCommits.End();
     }
 
     public async Task<List<WindowResult>> CommittedAsync()
@@ -110,8 +111,6 @@ internal sealed class FileFaultSink : IFaultSink
         using var reader = new FileSinkReader<WindowResult>(_sink.Options, _sink.Format);
         return await reader.ReadAllAsync();
     }
-
-    private static bool Active(ref long until) => Environment.TickCount64 < Interlocked.Read(ref until);
 
     /// <summary>The sink's real store behind the faults in force: staging puts are prepares, final-name commits are commits.</summary>
     private sealed class Store(ICheckpointStore inner, FileFaultSink faults) : ICheckpointStore
@@ -127,7 +126,7 @@ internal sealed class FileFaultSink : IFaultSink
                     await Task.Delay(faults.StagingDelay, cancellationToken);
                 }
 
-                if (Active(ref faults._failPreparesUntil))
+                if (faults._failingPrepares.Active)
                 {
                     Interlocked.Increment(ref faults._preparesFailed);
                     throw new CheckpointStoreException(Name, "put", path, "injected: staging failed");
@@ -144,7 +143,7 @@ internal sealed class FileFaultSink : IFaultSink
                 await Task.Delay(faults.CommitDelay, cancellationToken);
             }
 
-            if (Active(ref faults._failCommitsUntil))
+            if (faults._failingCommits.Active)
             {
                 Interlocked.Increment(ref faults._commitsFailed);
                 throw new CheckpointStoreException(Name, "commit", path, "injected: commit failed");

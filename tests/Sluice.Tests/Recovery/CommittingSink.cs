@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Sluice.Functions;
 using Sluice.Sinks;
+using Sluice.Tests.Infrastructure;
 
 namespace Sluice.Tests.Recovery;
 
@@ -13,8 +14,8 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 {
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
     private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
-    private long _failPreparesUntil;
-    private long _failCommitsUntil;
+    private readonly LastingFault _failingPrepares = new();
+    private readonly LastingFault _failingCommits = new();
     private int _commitsFailed;
     private long _blockNextWriteTicks;
     private int _failNextPrepare;
@@ -47,18 +48,18 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
     public int CommitsFailed => Volatile.Read(ref _commitsFailed);
 
     /// <summary>Every prepare throws (before sealing anything) for <paramref name="duration"/> from now.</summary>
-    public void FailPreparesFor(TimeSpan duration) => Interlocked.Exchange(ref _failPreparesUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+    public void FailPreparesFor(TimeSpan duration) => _failingPrepares.For(duration);
 
     /// <summary>Every commit throws (before committing anything) for <paramref name="duration"/> from now.</summary>
-    public void FailCommitsFor(TimeSpan duration) => Interlocked.Exchange(ref _failCommitsUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+    public void FailCommitsFor(TimeSpan duration) => _failingCommits.For(duration);
 
     /// <summary>Ends every injected fault: no delays, no failures.</summary>
     public void Heal()
     {
         StagingDelay = TimeSpan.Zero;
         CommitDelay = TimeSpan.Zero;
-        Interlocked.Exchange(ref _failPreparesUntil, 0);
-        Interlocked.Exchange(ref _failCommitsUntil, 0);
+        _failingPrepares.End();
+        _failingCommits.End();
     }
 
     /// <summary>Epochs whose staging completed (in <see cref="Prepared"/>) but that were never committed.</summary>
@@ -98,7 +99,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
         public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
         {
-            if (Environment.TickCount64 < Interlocked.Read(ref sink._failPreparesUntil))
+            if (sink._failingPrepares.Active)
             {
                 Interlocked.Increment(ref sink._preparesFailed);
                 return Task.FromException<byte[]?>(new IOException($"injected: preparing epoch {checkpointId} of task {task} failed"));
@@ -136,7 +137,7 @@ public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDe
 
         public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)
         {
-            if (Environment.TickCount64 < Interlocked.Read(ref sink._failCommitsUntil))
+            if (sink._failingCommits.Active)
             {
                 Interlocked.Increment(ref sink._commitsFailed);
                 return Task.FromException(new IOException($"injected: committing epoch {checkpointId} of task {task} failed"));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Sluice.Checkpointing;
 using Sluice.Grains;
 using Sluice.KeyGroups;
 using Sluice.Pipelines;
@@ -22,14 +23,25 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
     private const int Queues = 16;
     private readonly string _root = Directory.CreateTempSubdirectory("sluice-planned-").FullName;
 
-    [Fact]
-    public async Task A_silo_joining_mid_stream_takes_source_partitions_over_without_a_restart_and_the_output_equals_the_oracle_exactly()
+    /// <param name="firstAnswerLost">
+    /// The coordinator hands the first handover out, then its caller sees a failure instead of the answer (a timeout, the
+    /// coordinator moving): asked again, it must give the same handover, or the partition would be read from the
+    /// checkpoint while its previous owner had already processed past it, and records would count twice.
+    /// </param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_silo_joining_mid_stream_takes_source_partitions_over_without_a_restart_and_the_output_equals_the_oracle_exactly(bool firstAnswerLost)
     {
         // One silo reads all 16 queues; the queue balancer gives the joining one about half of them (none: 1 in 65,536).
-        var input = new OutOfOrderEventFeed(seed: 41, partitions: Queues);
+        var input = new OutOfOrderEventFeed(seed: firstAnswerLost ? 47 : 41, partitions: Queues);
         var sink = new CollectingSink<WindowResult>("sums", parallelism: 2);
-        await using var cluster = await RecoveryScenario.StartAsync(
-            _root, silos: 1, silo => silo.Services.Configure<SourceProviderOptions>(SourceStreams.ProviderName, o => o.QueueCount = Queues));
+        var lose = new LoseFirstHandoverAnswer(firstAnswerLost);
+        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 1, silo =>
+        {
+            silo.Services.Configure<SourceProviderOptions>(SourceStreams.ProviderName, o => o.QueueCount = Queues);
+            silo.AddIncomingGrainCallFilter(lose);
+        });
         cluster.Register(RecoveryScenario.Define("joined", input.Source, sink));
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("joined");
         await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2, "2 checkpoints");
@@ -42,14 +54,15 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
             {
                 var recovery = await coordinator.GetRecoveryAsync();
                 var completed = RecoveryScenario.Completed(await coordinator.GetHistoryAsync());
-                if (recovery.SourceHandovers == 0)
+                var handedOver = recovery.SourceHandovers > (firstAnswerLost ? 1 : 0) && lose.Lost == (firstAnswerLost ? 1 : 0);
+                if (!handedOver)
                 {
                     completedBefore = completed;
                 }
 
-                return recovery.SourceHandovers > 0 && completed >= completedBefore + 2;
+                return handedOver && completed >= completedBefore + 2;
             },
-            "a source partition handed over to the new silo, then 2 checkpoints");
+            "source partitions handed over to the new silo, then 2 checkpoints");
 
         await FinishAndAssertNoRestartAsync(cluster, input, () => sink.Values.ToList(), coordinator);
     }
@@ -139,4 +152,24 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>When <paramref name="armed"/>, the coordinator takes the first handover out, then its caller sees a failure instead of the answer.</summary>
+    private sealed class LoseFirstHandoverAnswer(bool armed) : IIncomingGrainCallFilter
+    {
+        private int _lost;
+
+        public int Lost => Volatile.Read(ref _lost);
+
+        public async Task Invoke(IIncomingGrainCallContext context)
+        {
+            await context.Invoke();
+            if (armed
+                && context.InterfaceMethod?.Name == nameof(ICheckpointProtocolGrain.TakeOverSourceAsync)
+                && context.Result is SourceTakeover { Handover: not null }
+                && Interlocked.CompareExchange(ref _lost, 1, 0) == 0)
+            {
+                throw new TimeoutException("the takeover's answer was lost on its way back (injected)");
+            }
+        }
+    }
 }
