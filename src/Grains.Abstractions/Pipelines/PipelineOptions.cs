@@ -50,6 +50,9 @@ public sealed class PipelineOptions
     /// <summary>Completed checkpoints kept in the store; older ones are deleted (savepoints never are).</summary>
     public int RetainedCheckpoints { get; set; } = 3;
 
+    /// <summary>Where keyed stages keep their state (window contents and keyed state); fixed once a checkpoint exists.</summary>
+    public State.StateBackend StateBackend { get; set; } = State.StateBackend.Heap;
+
     /// <summary>How a checkpointed pipeline restarts after a failure (a task failed, a silo died, state was lost).</summary>
     public RestartStrategyOptions Restart { get; } = new();
 }

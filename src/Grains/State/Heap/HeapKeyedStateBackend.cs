@@ -1,0 +1,192 @@
+using Sluice.State.Serialization;
+using Sluice.State.Snapshots;
+
+namespace Sluice.State.Heap;
+
+/// <summary>
+/// The default backend: every state is a <see cref="StateTable{TKey,TNamespace,TValue}"/> of objects on the heap of the
+/// silo hosting the key group. Snapshots serialize the tables synchronously (expired entries left out).
+/// </summary>
+internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
+    where TKey : notnull
+{
+    private readonly KeyContext<TKey> _key = new();
+    private readonly Dictionary<string, IHeapState<TKey>> _states = new(StringComparer.Ordinal);
+
+    // Tables of a restored snapshot whose state has not been created yet; restored when it is, snapshotted as they are.
+    private readonly Dictionary<string, (string Schema, byte[] Table)> _unclaimed = new(StringComparer.Ordinal);
+    private readonly IStateSerializerProvider _serializers;
+
+    public HeapKeyedStateBackend(int keyGroup, IStateSerializerProvider serializers, StateTime time)
+    {
+        KeyGroup = keyGroup;
+        _serializers = serializers;
+        Time = time;
+        KeySerializer = serializers.Get<TKey>();
+    }
+
+    public int KeyGroup { get; }
+
+    public IStateSerializer<TKey> KeySerializer { get; }
+
+    public StateTime Time { get; }
+
+    public TKey CurrentKey => _key.Current;
+
+    public int Entries
+    {
+        get
+        {
+            var count = 0;
+            foreach (var state in _states.Values)
+            {
+                count += state.Count;
+            }
+
+            return count;
+        }
+    }
+
+    public void SetCurrentKey(TKey key) => _key.Current = key;
+
+    public IInternalValueState<TNamespace, T> GetValueState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ValueStateDescriptor<T> descriptor)
+        where TNamespace : notnull =>
+        Register(descriptor, () => new HeapValueState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+
+    public IInternalListState<TNamespace, T> GetListState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ListStateDescriptor<T> descriptor)
+        where TNamespace : notnull =>
+        Register(descriptor, () => new HeapListState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+
+    public IInternalMapState<TNamespace, TUserKey, TUserValue> GetMapState<TNamespace, TUserKey, TUserValue>(
+        IStateSerializer<TNamespace> namespaceSerializer, MapStateDescriptor<TUserKey, TUserValue> descriptor)
+        where TNamespace : notnull
+        where TUserKey : notnull =>
+        Register(descriptor, () => new HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(descriptor, _key, Time, _serializers));
+
+    public IInternalReducingState<TNamespace, T> GetReducingState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ReducingStateDescriptor<T> descriptor)
+        where TNamespace : notnull =>
+        Register(descriptor, () => new HeapReducingState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+
+    public IInternalAggregatingState<TNamespace, TIn, TAcc, TOut> GetAggregatingState<TNamespace, TIn, TAcc, TOut>(
+        IStateSerializer<TNamespace> namespaceSerializer, AggregatingStateDescriptor<TIn, TAcc, TOut> descriptor)
+        where TNamespace : notnull =>
+        Register(descriptor, () => new HeapAggregatingState<TKey, TNamespace, TIn, TAcc, TOut>(descriptor, _key, Time, _serializers));
+
+    public IReadOnlyList<TKey> GetKeys<TNamespace>(string stateName, TNamespace ns)
+        where TNamespace : notnull
+    {
+        if (!_states.TryGetValue(stateName, out var state))
+        {
+            throw new InvalidOperationException($"Keyed state '{stateName}' has not been created in this key group.");
+        }
+
+        var keys = new List<TKey>();
+        state.CollectKeys(ns, keys);
+        return keys;
+    }
+
+    public void ApplyToAllKeys<TNamespace>(string stateName, TNamespace ns, IKeyedStateFunction<TKey> function)
+        where TNamespace : notnull
+    {
+        var previous = _key.Current;
+        try
+        {
+            foreach (var key in GetKeys(stateName, ns))
+            {
+                _key.Current = key;
+                function.Process(key);
+            }
+        }
+        finally
+        {
+            _key.Current = previous;
+        }
+    }
+
+    public KeyedStateSnapshot Snapshot()
+    {
+        var names = new List<string>(_states.Count + _unclaimed.Count);
+        names.AddRange(_states.Keys);
+        names.AddRange(_unclaimed.Keys);
+        names.Sort(StringComparer.Ordinal);
+        var snapshot = new KeyedStateSnapshot
+        {
+            Names = [.. names],
+            Schemas = new string[names.Count],
+            Tables = new byte[names.Count][],
+        };
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (_states.TryGetValue(names[i], out var state))
+            {
+                snapshot.Schemas[i] = state.Schema;
+                snapshot.Tables[i] = state.Snapshot();
+            }
+            else
+            {
+                (snapshot.Schemas[i], snapshot.Tables[i]) = _unclaimed[names[i]];
+            }
+        }
+
+        return snapshot;
+    }
+
+    public void Restore(KeyedStateSnapshot snapshot)
+    {
+        // Check every schema before anything changes, so a snapshot of other state leaves this one as it was.
+        for (var i = 0; i < snapshot.Names.Length; i++)
+        {
+            if (_states.TryGetValue(snapshot.Names[i], out var state))
+            {
+                CheckSchema(snapshot.Names[i], snapshot.Schemas[i], state.Schema);
+            }
+        }
+
+        foreach (var state in _states.Values)
+        {
+            state.Clear();
+        }
+
+        _unclaimed.Clear();
+        for (var i = 0; i < snapshot.Names.Length; i++)
+        {
+            if (_states.TryGetValue(snapshot.Names[i], out var state))
+            {
+                state.Restore(snapshot.Tables[i]);
+            }
+            else
+            {
+                _unclaimed[snapshot.Names[i]] = (snapshot.Schemas[i], snapshot.Tables[i]);
+            }
+        }
+    }
+
+    private TState Register<TState>(StateDescriptor descriptor, Func<TState> create)
+        where TState : class, IHeapState<TKey>
+    {
+        if (_states.TryGetValue(descriptor.Name, out var existing))
+        {
+            return existing as TState ?? throw new InvalidOperationException(
+                $"Keyed state '{descriptor.Name}' already exists as {existing.Schema}; {descriptor} asks for another kind or type.");
+        }
+
+        var state = create();
+        if (_unclaimed.Remove(descriptor.Name, out var restored))
+        {
+            CheckSchema(descriptor.Name, restored.Schema, state.Schema);
+            state.Restore(restored.Table);
+        }
+
+        _states.Add(descriptor.Name, state);
+        return state;
+    }
+
+    private static void CheckSchema(string name, string snapshotted, string current)
+    {
+        if (!string.Equals(snapshotted, current, StringComparison.Ordinal))
+        {
+            throw new SnapshotSchemaMismatchException(
+                $"keyed state '{name}': the snapshot holds '{snapshotted}' but this build's state is '{current}'.");
+        }
+    }
+}
