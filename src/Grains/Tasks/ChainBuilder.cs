@@ -4,7 +4,8 @@ using Sluice.Exchange;
 using Sluice.KeyGroups;
 using Sluice.Operators;
 using Sluice.Pipelines;
-using Sluice.State.Snapshots;
+using Sluice.State;
+using Sluice.State.Serialization;
 using Sluice.Time;
 using Sluice.Windows;
 
@@ -109,8 +110,9 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
     public override IStageTask VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
     {
         var output = _chain.ConsumersOf<TOut>(node);
-        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(
-            node, output, context.Clock, context.Counters, context.Errors, context.Services.GetService<Serializer<WindowSnapshot<TKey, TAcc>>>());
+        var serializers = new OrleansStateSerializers(context.Services);
+        var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
+        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, backend, serializers, context.Counters, context.Errors);
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 

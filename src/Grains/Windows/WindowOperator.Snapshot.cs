@@ -1,66 +1,44 @@
-using Orleans.Serialization;
-using Sluice.State;
+using Sluice.State.Serialization;
 using Sluice.State.Snapshots;
 
 namespace Sluice.Windows;
 
-/// <summary>Snapshot and restore of a window operator's key-group state (accumulators and timers).</summary>
+/// <summary>
+/// Snapshot and restore of a window operator's key group: the backend's state (the window contents), the timers and the
+/// watermark, in one framed blob. Taken synchronously, so the same state gives the same bytes (incremental checkpoints).
+/// </summary>
 internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut>
 {
     /// <summary>
     /// Names what the snapshot bytes mean: the operator, its key and accumulator types, and the layout version.
     /// A snapshot is only restored into an operator with the same schema.
     /// </summary>
-    public string SnapshotSchema(string operatorName) =>
-        $"window:{operatorName}|key:{typeof(TKey).FullName}|acc:{typeof(TAcc).FullName}|layout:1";
+    public string SnapshotSchema => $"window:{_name}|key:{typeof(TKey).FullName}|acc:{typeof(TAcc).FullName}|layout:2";
 
-    public byte[] Snapshot() => Snapshot(_snapshotSerializer ?? throw new InvalidOperationException("This window operator was built without a snapshot serializer."), _name);
-
-    public void Restore(ReadOnlyMemory<byte> snapshot) =>
-        Restore(snapshot, _snapshotSerializer ?? throw new InvalidOperationException("This window operator was built without a snapshot serializer."), _name);
-
-    public byte[] Snapshot(Serializer<WindowSnapshot<TKey, TAcc>> serializer, string operatorName)
+    public byte[] Snapshot()
     {
-        var entries = _state.Entries;
-        var snapshot = new WindowSnapshot<TKey, TAcc>
+        var snapshot = new WindowSnapshot<TKey>
         {
-            Keys = new TKey[entries.Count],
-            WindowStarts = new long[entries.Count],
-            WindowEnds = new long[entries.Count],
-            Accumulators = new TAcc[entries.Count],
+            State = _backend.Snapshot(),
             EventTimers = Columns(_timers.EventTimers),
             ProcessingTimers = Columns(_timers.ProcessingTimers),
             Watermark = CurrentWatermark,
         };
-        var i = 0;
-        foreach (var (scope, accumulator) in entries)
-        {
-            snapshot.Keys[i] = scope.Key;
-            snapshot.WindowStarts[i] = scope.Window.Start;
-            snapshot.WindowEnds[i] = scope.Window.End;
-            snapshot.Accumulators[i] = accumulator;
-            i++;
-        }
-
-        return SnapshotEnvelope.Wrap(SnapshotSchema(operatorName), serializer.SerializeToArray(snapshot));
+        return SnapshotEnvelope.Wrap(SnapshotSchema, _snapshotSerializer.SerializeToArray(snapshot));
     }
 
-    /// <summary>Replaces all state with the snapshot's; checks frame, checksum and schema first, so a bad blob changes nothing.</summary>
-    public void Restore(ReadOnlyMemory<byte> blob, Serializer<WindowSnapshot<TKey, TAcc>> serializer, string operatorName)
+    /// <summary>Replaces all state with the snapshot's; checks frame, checksum and schemas first, so a bad blob changes nothing.</summary>
+    public void Restore(ReadOnlyMemory<byte> blob)
     {
-        var payload = SnapshotEnvelope.Unwrap(blob, SnapshotSchema(operatorName), $"window operator '{operatorName}'");
-        var snapshot = serializer.Deserialize(payload)
-            ?? throw new SnapshotCorruptedException($"window operator '{operatorName}': the snapshot payload is empty.");
-        _state.Clear();
+        var payload = SnapshotEnvelope.Unwrap(blob, SnapshotSchema, $"window operator '{_name}'");
+        var snapshot = _snapshotSerializer.Deserialize(payload.Span)
+            ?? throw new SnapshotCorruptedException($"window operator '{_name}': the snapshot payload is empty.");
+        _backend.Restore(snapshot.State);
         _timers.Clear();
-        for (var i = 0; i < snapshot.Keys.Length; i++)
-        {
-            _state.Set(new WindowScope<TKey>(snapshot.Keys[i], new TimeWindow(snapshot.WindowStarts[i], snapshot.WindowEnds[i])), snapshot.Accumulators[i]);
-        }
-
         Register(snapshot.EventTimers, _timers.RegisterEventTime);
         Register(snapshot.ProcessingTimers, _timers.RegisterProcessingTime);
         CurrentWatermark = snapshot.Watermark;
+        _time.Watermark = snapshot.Watermark;
     }
 
     private static TimerColumns<TKey> Columns(IReadOnlyCollection<(WindowScope<TKey> Scope, long Time)> timers)

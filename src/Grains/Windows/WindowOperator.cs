@@ -3,6 +3,8 @@ using Sluice.Functions;
 using Sluice.Operators;
 using Sluice.Pipelines;
 using Sluice.State;
+using Sluice.State.Serialization;
+using Sluice.State.Snapshots;
 using Sluice.Tasks;
 using Sluice.Time;
 
@@ -10,9 +12,9 @@ namespace Sluice.Windows;
 
 /// <summary>
 /// Keyed windows for one key group (Flink's <c>WindowOperator</c> for non-merging assigners): the assigner
-/// picks windows, the accumulator per (key, window) lives in <see cref="WindowState{TKey,TAcc}"/>, the trigger
-/// decides when to fire through timers, and the emitter turns a fired accumulator into output records
-/// stamped with the window's max timestamp.
+/// picks windows, the accumulator per (key, window) is aggregating state in the key group's state backend (namespace =
+/// window), the trigger decides when to fire through timers, and the emitter turns a fired accumulator into output
+/// records stamped with the window's max timestamp. The operator owns no state of its own besides its timers.
 /// </summary>
 internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : IKeyedOperator<TIn, TKey>, ITriggerContext
     where TKey : notnull
@@ -21,52 +23,58 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly Trigger _trigger;
     private readonly IAggregateFunction<TIn, TAcc, TResult> _aggregate;
     private readonly IProcessWindowFunction<TResult, TOut, TKey>? _windowFunction;
-    private readonly Func<TAcc> _createAccumulator;
-    private readonly WindowState<TKey, TAcc> _state = new();
+    private readonly IKeyedStateBackend<TKey> _backend;
+    private readonly IInternalAggregatingState<TimeWindow, TIn, TAcc, TResult> _contents;
+    private readonly StateTime _time;
     private readonly TimerService<WindowScope<TKey>> _timers = new();
     private readonly TimeWindow[] _assigned;
     private readonly TimestampedCollector<TOut> _collector;
     private readonly SingleItemList<TResult> _single = new();
-    private readonly Func<long> _processingClock;
     private readonly OperatorCounters _counters;
     private readonly UserErrorReporter _errors;
-    private readonly Orleans.Serialization.Serializer<State.Snapshots.WindowSnapshot<TKey, TAcc>>? _snapshotSerializer;
+    private readonly IStateSerializer<WindowSnapshot<TKey>> _snapshotSerializer;
     private readonly string _name;
     private WindowScope<TKey> _scope;
+
+    /// <summary>The name of the window contents' state in the backend.</summary>
+    public const string ContentsState = "_window-contents";
 
     public WindowOperator(
         WindowNode<TIn, TKey, TAcc, TResult, TOut> node,
         IRecordSink<TOut> output,
-        Func<long> processingClock,
+        IKeyedStateBackend<TKey> backend,
+        IStateSerializerProvider serializers,
         OperatorCounters counters,
-        UserErrorReporter errors,
-        Orleans.Serialization.Serializer<State.Snapshots.WindowSnapshot<TKey, TAcc>>? snapshotSerializer = null)
+        UserErrorReporter errors)
     {
-        _snapshotSerializer = snapshotSerializer;
         _name = node.Name;
         _assigner = node.Assigner;
         _trigger = node.Trigger;
         _aggregate = node.Aggregate;
         _windowFunction = node.WindowFunction;
-        _createAccumulator = _aggregate.CreateAccumulator;
+        _backend = backend;
+        _time = backend.Time;
+        _contents = backend.GetAggregatingState(serializers.Get<TimeWindow>(), new AggregatingStateDescriptor<TIn, TAcc, TResult>(ContentsState, _aggregate));
+        _snapshotSerializer = serializers.Get<WindowSnapshot<TKey>>();
         _assigned = new TimeWindow[_assigner.MaxWindowsPerRecord];
         _collector = new TimestampedCollector<TOut>(output, counters);
-        _processingClock = processingClock;
         _counters = counters;
         _errors = errors;
     }
 
     public long CurrentWatermark { get; private set; } = long.MinValue;
 
-    public long CurrentProcessingTime => _processingClock();
+    public long CurrentProcessingTime => _time.ProcessingTime();
 
     public long? NextProcessingTime => _timers.NextProcessingTime;
 
-    public int StateEntries => _state.Count;
+    public int StateEntries => _backend.Entries;
 
     public void ProcessElement(TKey key, TIn value, long timestamp)
     {
-        var count = _assigner.AssignWindows(timestamp, _assigner.IsEventTime ? 0 : _processingClock(), _assigned);
+        var count = _assigner.AssignWindows(timestamp, _assigner.IsEventTime ? 0 : _time.ProcessingTime(), _assigned);
+        _backend.SetCurrentKey(key);
+        _time.CurrentTimestamp = timestamp;
         var accepted = false;
         for (var i = 0; i < count; i++)
         {
@@ -78,10 +86,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
             accepted = true;
             _scope = new WindowScope<TKey>(key, window);
-            ref var accumulator = ref _state.GetOrCreate(_scope, _createAccumulator);
-            accumulator = _aggregate.Add(value, accumulator);
-            var result = _trigger.OnElement(timestamp, window, this);
-            Apply(result, accumulator);
+            _contents.SetCurrentNamespace(window);
+            _contents.Add(value);
+            Apply(_trigger.OnElement(timestamp, window, this));
             RegisterCleanupTimer(window);
         }
 
@@ -101,13 +108,13 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         CurrentWatermark = watermark;
+        _time.Watermark = watermark;
         while (_timers.TryPopEventTime(watermark, out var scope, out var time))
         {
-            _scope = scope;
-            var hasState = _state.TryGet(scope, out var accumulator);
-            if (hasState)
+            SetScope(scope, time);
+            if (_contents.TryGetAccumulator(out _))
             {
-                Apply(_trigger.OnEventTime(time, scope.Window, this), accumulator);
+                Apply(_trigger.OnEventTime(time, scope.Window, this));
             }
 
             if (_assigner.IsEventTime && time == CleanupTime(scope.Window))
@@ -121,10 +128,10 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     {
         while (_timers.TryPopProcessingTime(now, out var scope, out var time))
         {
-            _scope = scope;
-            if (_state.TryGet(scope, out var accumulator))
+            SetScope(scope, time);
+            if (_contents.TryGetAccumulator(out _))
             {
-                Apply(_trigger.OnProcessingTime(time, scope.Window, this), accumulator);
+                Apply(_trigger.OnProcessingTime(time, scope.Window, this));
             }
 
             if (!_assigner.IsEventTime && time == CleanupTime(scope.Window))
@@ -141,6 +148,14 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     void ITriggerContext.DeleteEventTimeTimer(long time) => _timers.DeleteEventTime(_scope, time);
 
     void ITriggerContext.DeleteProcessingTimeTimer(long time) => _timers.DeleteProcessingTime(_scope, time);
+
+    private void SetScope(in WindowScope<TKey> scope, long time)
+    {
+        _scope = scope;
+        _backend.SetCurrentKey(scope.Key);
+        _contents.SetCurrentNamespace(scope.Window);
+        _time.CurrentTimestamp = time;
+    }
 
     private bool IsLate(TimeWindow window) => _assigner.IsEventTime && CleanupTime(window) <= CurrentWatermark;
 
@@ -164,9 +179,10 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
     }
 
-    private void Apply(TriggerResult result, TAcc accumulator)
+    /// <summary>Acts on a trigger's answer for the current scope (the backend's current key and the contents' namespace).</summary>
+    private void Apply(TriggerResult result)
     {
-        if ((result & TriggerResult.Fire) != 0)
+        if ((result & TriggerResult.Fire) != 0 && _contents.TryGetAccumulator(out var accumulator))
         {
             try
             {
@@ -182,13 +198,13 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
         if ((result & TriggerResult.Purge) != 0)
         {
-            _state.Remove(_scope);
+            _contents.Clear();
         }
     }
 
     private void Clear()
     {
-        _state.Remove(_scope);
+        _contents.Clear();
         _trigger.Clear(_scope.Window, this);
     }
 
@@ -205,7 +221,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         _single.Value = result;
-        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _processingClock()), _single, _collector);
+        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()), _single, _collector);
         _single.Value = default!;
     }
 }

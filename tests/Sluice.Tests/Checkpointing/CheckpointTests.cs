@@ -83,7 +83,7 @@ public sealed class CheckpointTests(ITestOutputHelper output) : IDisposable
             var blob = await store.GetAsync(task.BlobPath!);
             Assert.NotNull(blob);
             Assert.Equal(task.Bytes, blob!.Length);
-            SnapshotEnvelope.Unwrap(blob, $"window:sums|key:{typeof(string).FullName}|acc:{typeof(long).FullName}|layout:1", task.BlobPath!);
+            SnapshotEnvelope.Unwrap(blob, $"window:sums|key:{typeof(string).FullName}|acc:{typeof(long).FullName}|layout:2", task.BlobPath!);
         }
 
         // Retention keeps the last two completed checkpoints.

@@ -157,7 +157,7 @@ public sealed class StoreOutageTests(AzuriteFixture azurite, ITestOutputHelper o
                 Assert.True((await blob.ExistsAsync()).Value, $"checkpoint {id} names {task.BlobPath}, which is missing");
                 var content = (await blob.DownloadContentAsync()).Value.Content.ToArray();
                 Assert.Equal(task.Bytes, content.Length);
-                SnapshotEnvelope.Unwrap(content, $"window:sums|key:{typeof(string).FullName}|acc:{typeof(long).FullName}|layout:1", task.BlobPath!);
+                SnapshotEnvelope.Unwrap(content, $"window:sums|key:{typeof(string).FullName}|acc:{typeof(long).FullName}|layout:2", task.BlobPath!);
             }
 
             // A commit whose response was lost can have reached the store although the checkpoint counted as failed;

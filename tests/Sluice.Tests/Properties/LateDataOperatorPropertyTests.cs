@@ -5,6 +5,8 @@ using Sluice.Operators;
 using Sluice.Pipelines;
 using Sluice.Sinks;
 using Sluice.Sources;
+using Sluice.State;
+using Sluice.Tests.State;
 using Sluice.Tasks;
 using Sluice.Windows;
 using Xunit.Abstractions;
@@ -25,8 +27,9 @@ public sealed class LateDataOperatorPropertyTests(ITestOutputHelper output)
 {
     private const int Cases = 200;
 
-    [Fact]
-    public void Window_operator_behind_an_input_gate_matches_the_late_data_oracle_exactly()
+    [Theory]
+    [MemberData(nameof(StateBackendCases.All), MemberType = typeof(StateBackendCases))]
+    public void Window_operator_behind_an_input_gate_matches_the_late_data_oracle_exactly(StateBackend backend)
     {
         var seeds = PropertySeeds.For(Cases);
         output.WriteLine($"seeds {seeds[0]}..{seeds[^1]} (replay one: SLUICE_PROPERTY_SEED=<seed>)");
@@ -42,7 +45,7 @@ public sealed class LateDataOperatorPropertyTests(ITestOutputHelper output)
             }
 
             var expected = LateDataOracle.Run(inputs, c.Partitions, c.Windows, c.Kind);
-            var (actual, late) = RunOperator(c, inputs);
+            var (actual, late) = RunOperator(c, inputs, backend);
             var context = $"{c}, {inputs.Count} inputs";
             WindowOracle.AssertSameMultiset(
                 expected.Fired.Select(f => (f.Window, f.FiredAt)).ToList(),
@@ -62,7 +65,7 @@ public sealed class LateDataOperatorPropertyTests(ITestOutputHelper output)
     }
 
     /// <summary>Feeds one interleaving through a gate and an operator; returns each output, the input during which it came, and the late count.</summary>
-    internal static (List<(FiredWindow Window, int FiredAt, long Timestamp)> Outputs, long Late) RunOperator(LateStreamCase c, IReadOnlyList<StageInput> inputs)
+    internal static (List<(FiredWindow Window, int FiredAt, long Timestamp)> Outputs, long Late) RunOperator(LateStreamCase c, IReadOnlyList<StageInput> inputs, StateBackend backend)
     {
         var pipeline = Pipeline.Create("late-operator");
         var aggregate = c.Kind == AggregateKind.Count ? Aggregates.Count<Event>() : Aggregates.Sum<Event>(e => e.Value);
@@ -78,7 +81,7 @@ public sealed class LateDataOperatorPropertyTests(ITestOutputHelper output)
         var sink = new ListSink();
         var counters = new OperatorCounters();
         var op = new WindowOperator<Event, string, long, long, FiredWindow>(
-            node, sink, () => 0, counters, new UserErrorReporter(NullLogger.Instance, "test", () => 0));
+            node, sink, StateBackendCases.Create<string>(backend), StateBackendCases.Serializers, counters, new UserErrorReporter(NullLogger.Instance, "test", () => 0));
         var gate = new InputGate(Enumerable.Range(0, c.Partitions).ToList());
         var sequence = new long[c.Partitions];
         var watermark = new long[c.Partitions];
