@@ -148,7 +148,7 @@ public sealed class KeyedStateTests
 
     [Theory]
     [MemberData(nameof(StateBackendCases.All), MemberType = typeof(StateBackendCases))]
-    public void A_name_is_one_state_and_a_snapshot_of_another_type_is_refused(StateBackend kind)
+    public void A_name_is_one_state_and_a_snapshot_of_another_type_or_table_format_is_refused(StateBackend kind)
     {
         var (backend, context) = Create(kind);
         Assert.Same(context.GetState(Count), context.GetState(new ValueStateDescriptor<long>("count")));
@@ -165,6 +165,10 @@ public sealed class KeyedStateTests
         var (lazy, lazyContext) = Create(kind);
         lazy.Restore(snapshot);
         Assert.Throws<SnapshotSchemaMismatchException>(() => lazyContext.GetState(new ValueStateDescriptor<string>("count")));
+
+        var (unknown, _) = Create(kind);
+        snapshot.Format = "unknown-format";
+        Assert.Throws<SnapshotSchemaMismatchException>(() => unknown.Restore(snapshot));
     }
 
     [Theory]

@@ -10,6 +10,9 @@ namespace Sluice.State.Heap;
 internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
     where TKey : notnull
 {
+    /// <summary>Each table is a <see cref="StateTableColumns{TKey,TNamespace,TValue}"/> written by the Orleans codecs.</summary>
+    public const string TableFormat = "columns:1";
+
     private readonly KeyContext<TKey> _key = new();
     private readonly Dictionary<string, IHeapState<TKey>> _states = new(StringComparer.Ordinal);
 
@@ -111,6 +114,7 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
         names.Sort(StringComparer.Ordinal);
         var snapshot = new KeyedStateSnapshot
         {
+            Format = TableFormat,
             Names = [.. names],
             Schemas = new string[names.Count],
             Tables = new byte[names.Count][],
@@ -133,7 +137,13 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
 
     public void Restore(KeyedStateSnapshot snapshot)
     {
-        // Check every schema before anything changes, so a snapshot of other state leaves this one as it was.
+        // Check the format and every schema before anything changes, so a snapshot of other state leaves this one as it was.
+        if (snapshot.Names.Length > 0 && !string.Equals(snapshot.Format, TableFormat, StringComparison.Ordinal))
+        {
+            throw new SnapshotSchemaMismatchException(
+                $"keyed state: the snapshot's tables are in format '{snapshot.Format}' but the heap backend reads '{TableFormat}'.");
+        }
+
         for (var i = 0; i < snapshot.Names.Length; i++)
         {
             if (_states.TryGetValue(snapshot.Names[i], out var state))

@@ -2,11 +2,14 @@ namespace Sluice.State.Snapshots;
 
 /// <summary>
 /// A keyed state backend's snapshot for one key group: per state its name, its schema (kind, namespace and value
-/// types, so a renamed type is refused rather than misread) and its table as the backend wrote it.
+/// types, so a renamed type is refused rather than misread) and its table as the backend wrote it. <see cref="Format"/>
+/// names how the tables are written, so a backend can tell a table of its own from one it must convert or refuse.
 /// </summary>
 [GenerateSerializer]
 internal sealed class KeyedStateSnapshot
 {
+    [Id(3)] public string Format { get; set; } = "";
+
     [Id(0)] public string[] Names { get; set; } = [];
 
     [Id(1)] public string[] Schemas { get; set; } = [];
