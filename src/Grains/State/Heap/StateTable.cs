@@ -22,7 +22,8 @@ internal struct StateEntry<TKey, TNamespace, TValue>
 /// The heap backend's table of one state: (key, namespace) to value, as a chained hash table over one entry array
 /// (the layout of <see cref="Dictionary{TKey,TValue}"/>). Unlike a dictionary it hands out entries by reference and its
 /// slots have stable indexes, so an expiry sweep can keep a cursor across inserts and removals, and snapshots iterate
-/// without an enumerator. Iteration order is slot order: the same history of changes gives the same order.
+/// without an enumerator. Iteration order is slot order: the same history of changes gives the same order. Sweeps
+/// shrink a table whose entries mostly expired, so its memory follows the live count rather than its peak.
 /// </summary>
 internal sealed class StateTable<TKey, TNamespace, TValue>
     where TKey : notnull
@@ -164,6 +165,11 @@ internal sealed class StateTable<TKey, TNamespace, TValue>
             if (_cursor >= _used)
             {
                 _cursor = 0;
+                ShrinkIfSparse();
+                if (_used == 0)
+                {
+                    return;
+                }
             }
 
             var slot = _cursor++;
@@ -183,6 +189,48 @@ internal sealed class StateTable<TKey, TNamespace, TValue>
         _freeList = -1;
         _freeCount = 0;
         _cursor = 0;
+    }
+
+    /// <summary>
+    /// After a sweep went round: when at most a quarter of the slots are live (keys expired in bulk), moves the live
+    /// entries, in slot order, into arrays half as large again as they need, so memory follows the live count down.
+    /// </summary>
+    private void ShrinkIfSparse()
+    {
+        if (_entries.Length <= 16 || Count > _entries.Length / 4)
+        {
+            return;
+        }
+
+        var size = 16;
+        while (size < Count * 2)
+        {
+            size *= 2;
+        }
+
+        var entries = new StateEntry<TKey, TNamespace, TValue>[size];
+        var live = 0;
+        for (var i = 0; i < _used; i++)
+        {
+            if (_entries[i].Next >= -1)
+            {
+                entries[live++] = _entries[i];
+            }
+        }
+
+        _entries = entries;
+        _used = live;
+        _freeList = -1;
+        _freeCount = 0;
+        _cursor = 0;
+        _buckets = new int[size];
+        for (var i = 0; i < live; i++)
+        {
+            ref var entry = ref _entries[i];
+            ref var bucket = ref _buckets[entry.HashCode & (size - 1)];
+            entry.Next = bucket - 1;
+            bucket = i + 1;
+        }
     }
 
     private int SlotOf(ref StateEntry<TKey, TNamespace, TValue> entry) =>
