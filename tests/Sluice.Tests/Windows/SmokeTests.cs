@@ -1,6 +1,8 @@
 using Sluice.Functions;
 using Sluice.Sinks;
 using Sluice.Sources;
+using Sluice.State;
+using Sluice.Tests.State;
 using Sluice.Tests.Infrastructure;
 using Sluice.Windows;
 
@@ -8,13 +10,18 @@ namespace Sluice.Tests.Windows;
 
 public sealed class SmokeTests
 {
-    [Fact]
-    public async Task Tumbling_count_per_key_from_memory_source()
+    [Theory]
+    [MemberData(nameof(StateBackendCases.All), MemberType = typeof(StateBackendCases))]
+    public async Task Tumbling_count_per_key_from_memory_source(StateBackend backend)
     {
         await using var cluster = await SluiceCluster.StartAsync(1);
         var source = new InMemorySource<(string Key, int Value)>("in", 2);
         var sink = new CollectingSink<(string Key, long WindowEnd, long Count)>("out");
-        var p = Pipeline.Create("smoke", o => o.MaxParallelism = 8);
+        var p = Pipeline.Create("smoke", o =>
+        {
+            o.MaxParallelism = 8;
+            o.StateBackend = backend;
+        });
         p.From(source)
             .KeyBy(r => r.Key)
             .Window(Tumbling.Of(TimeSpan.FromMilliseconds(10)))
