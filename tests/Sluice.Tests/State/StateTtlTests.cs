@@ -117,38 +117,71 @@ public sealed class StateTtlTests(ITestOutputHelper output)
         Assert.Equal(2 * 49, backend.Entries);
     }
 
-    [Theory]
-    [MemberData(nameof(StateBackendCases.All), MemberType = typeof(StateBackendCases))]
-    public void A_million_distinct_keys_that_each_expire_leave_the_live_entry_count_bounded(StateBackend kind)
+    public static TheoryData<StateBackend, TtlTimeCharacteristic> BackendsAndClocks()
     {
-        foreach (var characteristic in new[] { TtlTimeCharacteristic.ProcessingTime, TtlTimeCharacteristic.EventTime })
+        var data = new TheoryData<StateBackend, TtlTimeCharacteristic>();
+        foreach (var backend in StateBackendCases.All)
         {
-            const int Keys = 1_000_000;
-            const int TtlMs = 1_000;
-            _now = 0;
-            var backend = StateBackendCases.Create<long>(kind, () => _now);
-            var context = new KeyedRuntimeContext<long>(backend, StateBackendCases.Serializers);
-            var state = context.GetState(new ValueStateDescriptor<long>("last") { Ttl = new StateTtlConfig(TimeSpan.FromMilliseconds(TtlMs), characteristic) });
-            var stopwatch = Stopwatch.StartNew();
-            var peak = 0;
-            for (long key = 0; key < Keys; key++)
+            data.Add(backend, TtlTimeCharacteristic.ProcessingTime);
+            data.Add(backend, TtlTimeCharacteristic.EventTime);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(BackendsAndClocks))]
+    public void A_million_distinct_keys_that_each_expire_leave_the_live_entry_count_bounded(StateBackend kind, TtlTimeCharacteristic characteristic)
+    {
+        const int Keys = 1_000_000;
+        const int TtlMs = 1_000;
+        var eventTime = characteristic == TtlTimeCharacteristic.EventTime;
+        var backend = StateBackendCases.Create<long>(kind, () => _now);
+        var context = new KeyedRuntimeContext<long>(backend, StateBackendCases.Serializers);
+        var state = context.GetState(new ValueStateDescriptor<long>("last") { Ttl = new StateTtlConfig(TimeSpan.FromMilliseconds(TtlMs), characteristic) });
+        var stopwatch = Stopwatch.StartNew();
+        var peak = 0;
+        for (long key = 0; key < Keys; key++)
+        {
+            // One key per millisecond of the state's clock (the other one stands still): about TtlMs keys are unexpired.
+            if (eventTime)
             {
-                // One key per millisecond of either clock: at any time about TtlMs keys are unexpired.
-                _now = key;
                 backend.Time.CurrentTimestamp = key;
                 backend.Time.Watermark = key;
-                backend.SetCurrentKey(key);
-                state.Update(key);
-                if (key % 1_000 == 0)
-                {
-                    peak = Math.Max(peak, backend.Entries);
-                }
+            }
+            else
+            {
+                _now = key;
             }
 
-            output.WriteLine($"{characteristic}: {Keys:N0} keys in {stopwatch.ElapsedMilliseconds} ms, peak live entries {peak:N0}, at the end {backend.Entries:N0}");
-            Assert.InRange(peak, TtlMs, 4 * TtlMs);
-            Assert.InRange(backend.Entries, TtlMs, 4 * TtlMs);
+            backend.SetCurrentKey(key);
+            state.Update(key);
+            if (key % 1_000 == 0)
+            {
+                peak = Math.Max(peak, backend.Entries);
+            }
         }
+
+        output.WriteLine($"{characteristic}: {Keys:N0} keys in {stopwatch.ElapsedMilliseconds} ms, peak live entries {peak:N0}, at the end {backend.Entries:N0}");
+        Assert.InRange(peak, TtlMs, 4 * TtlMs);
+        Assert.InRange(backend.Entries, TtlMs, 4 * TtlMs);
+
+        // Once the last key expired too, a snapshot writes nothing and leaves nothing behind.
+        if (eventTime)
+        {
+            backend.Time.Watermark = Keys + TtlMs;
+        }
+        else
+        {
+            _now = Keys + TtlMs;
+        }
+
+        var snapshot = KeyedStateTests.Deserialize(KeyedStateTests.Serialize(backend.Snapshot()));
+        Assert.Equal(0, backend.Entries);
+        var (restored, restoredContext) = Create(kind);
+        restored.Restore(snapshot);
+        restoredContext.GetState(new ValueStateDescriptor<long>("last") { Ttl = new StateTtlConfig(TimeSpan.FromMilliseconds(TtlMs), characteristic) });
+        Assert.Equal(0, restored.Entries);
     }
 
     private (IKeyedStateBackend<string> Backend, IKeyedRuntimeContext Context) Create(StateBackend kind)
