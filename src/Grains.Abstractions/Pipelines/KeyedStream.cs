@@ -1,4 +1,5 @@
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.Windows;
 
 namespace Sluice;
@@ -16,5 +17,23 @@ public sealed class KeyedStream<T, TKey>
     {
         ArgumentNullException.ThrowIfNull(assigner);
         return new WindowedStream<T, TKey>(Node, assigner, assigner.DefaultTrigger);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="function"/> per record and per timer with keyed state and timers. The one instance serves
+    /// every key group of a silo: it must keep no mutable fields (use the factory overload to hold state handles).
+    /// </summary>
+    public DataStream<TOut> Process<TOut>(KeyedProcessFunction<TKey, T, TOut> function, string name = "process")
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return Process(() => function, name);
+    }
+
+    /// <summary>Runs a function made by <paramref name="createFunction"/> for each key group (its fields are its own).</summary>
+    public DataStream<TOut> Process<TOut>(Func<KeyedProcessFunction<TKey, T, TOut>> createFunction, string name = "process")
+    {
+        ArgumentNullException.ThrowIfNull(createFunction);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return new DataStream<TOut>(new ProcessNode<T, TKey, TOut>(Node.Pipeline, Node, name, createFunction));
     }
 }

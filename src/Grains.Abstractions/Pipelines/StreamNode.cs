@@ -41,6 +41,8 @@ internal interface IStreamNodeVisitor<out TResult>
 
     TResult VisitWindow<TIn, TKey, TAcc, TResult1, TOut>(WindowNode<TIn, TKey, TAcc, TResult1, TOut> node) where TKey : notnull;
 
+    TResult VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node) where TKey : notnull;
+
     TResult VisitSink<T>(SinkNode<T> node);
 }
 
@@ -57,10 +59,14 @@ internal interface IKeyByNode
     int MaxParallelism { get; }
 }
 
-internal interface IWindowNode
+/// <summary>A node that starts a keyed stage: it runs per key group behind its <c>KeyBy</c>.</summary>
+internal interface IKeyedNode
 {
     StreamNode KeyByNode { get; }
+}
 
+internal interface IWindowNode : IKeyedNode
+{
     WindowAssigner Assigner { get; }
 }
 
@@ -162,7 +168,7 @@ internal sealed class WindowNode<TIn, TKey, TAcc, TResult, TOut>(
 {
     public KeyByNode<TIn, TKey> KeyBy { get; } = input;
 
-    StreamNode IWindowNode.KeyByNode => KeyBy;
+    StreamNode IKeyedNode.KeyByNode => KeyBy;
 
     public WindowAssigner Assigner { get; } = assigner;
 

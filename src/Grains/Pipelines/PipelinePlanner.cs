@@ -38,9 +38,9 @@ internal static class PipelinePlanner
                 continue;
             }
 
-            if (node is IWindowNode window)
+            if (node is IKeyedNode keyed)
             {
-                var groups = ((IKeyByNode)window.KeyByNode).MaxParallelism;
+                var groups = ((IKeyByNode)keyed.KeyByNode).MaxParallelism;
                 if (groups is < 1 or > PipelineOptions.MaxSupportedParallelism)
                 {
                     throw Invalid(id, $"stage '{node.Name}' has MaxParallelism {groups}; it must be between 1 and {PipelineOptions.MaxSupportedParallelism}.");

@@ -4,6 +4,7 @@ using Sluice.Exchange;
 using Sluice.KeyGroups;
 using Sluice.Operators;
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.State;
 using Sluice.State.Serialization;
 using Sluice.Time;
@@ -100,6 +101,10 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     public object VisitWindow<TIn, TKey, TAcc, TResult, TOut>(WindowNode<TIn, TKey, TAcc, TResult, TOut> node)
         where TKey : notnull =>
         throw new InvalidOperationException("A window starts its own stage.");
+
+    public object VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
+        where TKey : notnull =>
+        throw new InvalidOperationException("A process function starts its own stage.");
 }
 
 /// <summary>Builds the task that runs a keyed or sink stage's head and everything chained after it.</summary>
@@ -113,6 +118,15 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var serializers = new OrleansStateSerializers(context.Services);
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
         var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, backend, serializers, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
+    }
+
+    public override IStageTask VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
+    {
+        var output = _chain.ConsumersOf<TOut>(node);
+        var serializers = new OrleansStateSerializers(context.Services);
+        var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
+        var op = new KeyedProcessOperator<TIn, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors);
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 

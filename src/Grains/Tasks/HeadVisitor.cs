@@ -24,6 +24,9 @@ internal abstract class HeadVisitor<TResult>(string what) : IStreamNodeVisitor<T
     public virtual TResult VisitWindow<TIn, TKey, TAcc, TResult1, TOut>(WindowNode<TIn, TKey, TAcc, TResult1, TOut> node)
         where TKey : notnull => Unsupported(node);
 
+    public virtual TResult VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
+        where TKey : notnull => Unsupported(node);
+
     public virtual TResult VisitSink<T>(SinkNode<T> node) => Unsupported(node);
 
     private TResult Unsupported(StreamNode node) => throw new InvalidOperationException($"{what}: '{node.Name}' does not start this kind of stage.");
