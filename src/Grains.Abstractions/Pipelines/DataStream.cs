@@ -1,5 +1,6 @@
 using Sluice.Functions;
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.Sinks;
 using Sluice.Time;
 
@@ -54,6 +55,19 @@ public sealed class DataStream<T>
         ArgumentNullException.ThrowIfNull(keySelector);
         var groups = maxParallelism ?? Pipeline.Options.MaxParallelism;
         return new KeyedStream<T, TKey>(new KeyByNode<T, TKey>(Pipeline, Node, keySelector, groups));
+    }
+
+    /// <summary>The records the process function behind this stream emitted to <paramref name="tag"/>.</summary>
+    /// <exception cref="InvalidOperationException">This stream is not the output of <c>KeyedStream.Process</c>.</exception>
+    public DataStream<TSide> SideOutput<TSide>(OutputTag<TSide> tag)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        if (Node is not ISideOutputSource)
+        {
+            throw new InvalidOperationException($"'{Node.Name}' has no side outputs: call SideOutput on the stream a KeyedStream.Process returned.");
+        }
+
+        return new DataStream<TSide>(new SideOutputNode<TSide>(Pipeline, Node, tag));
     }
 
     /// <summary>Writes the stream to a sink; ends this branch of the pipeline.</summary>

@@ -43,6 +43,8 @@ internal interface IStreamNodeVisitor<out TResult>
 
     TResult VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node) where TKey : notnull;
 
+    TResult VisitSideOutput<T>(SideOutputNode<T> node);
+
     TResult VisitSink<T>(SinkNode<T> node);
 }
 

@@ -21,6 +21,9 @@ public interface IKeyedProcessContext<out TKey>
 
     /// <summary>Timers of <see cref="CurrentKey"/>.</summary>
     ITimerService Timers { get; }
+
+    /// <summary>Emits <paramref name="value"/> to the side output <paramref name="tag"/>, with the same timestamp as main output.</summary>
+    void Output<T>(OutputTag<T> tag, T value);
 }
 
 /// <summary>The context of <see cref="KeyedProcessFunction{TKey,TIn,TOut}.OnTimer"/>: also says which clock fired.</summary>

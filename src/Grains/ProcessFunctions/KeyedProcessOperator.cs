@@ -24,6 +24,7 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut> : IKeyedOper
     private readonly OperatorCounters _counters;
     private readonly UserErrorReporter _errors;
     private readonly IStateSerializer<ProcessSnapshot<TKey>> _snapshotSerializer;
+    private readonly SideOutputs _sideOutputs;
     private long _timestamp = long.MinValue;
     private TimeDomain _domain;
 
@@ -34,7 +35,8 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut> : IKeyedOper
         IKeyedStateBackend<TKey> backend,
         IStateSerializerProvider serializers,
         OperatorCounters counters,
-        UserErrorReporter errors)
+        UserErrorReporter errors,
+        SideOutputs? sideOutputs = null)
     {
         _name = name;
         _function = function;
@@ -45,6 +47,7 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut> : IKeyedOper
         _collector = new TimestampedCollector<TOut>(output, counters);
         _counters = counters;
         _errors = errors;
+        _sideOutputs = sideOutputs ?? SideOutputs.None;
         function.Open(_state);
     }
 
@@ -70,6 +73,8 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut> : IKeyedOper
     public ITimerService Timers => this;
 
     public TimeDomain TimeDomain => _domain;
+
+    public void Output<T>(OutputTag<T> tag, T value) => _sideOutputs.Emit(tag, value, _collector.Timestamp);
 
     public void ProcessElement(TKey key, TIn value, long timestamp)
     {

@@ -21,7 +21,7 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     /// <summary>The sink that receives <paramref name="producer"/>'s output within this task.</summary>
     public IRecordSink<T> ConsumersOf<T>(StreamNode producer)
     {
-        var consumers = context.Plan.ConsumersOf(producer);
+        var consumers = MainConsumers(context.Plan.ConsumersOf(producer));
         if (consumers.Count == 1)
         {
             return (IRecordSink<T>)consumers[0].Accept(this);
@@ -35,6 +35,36 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
 
         return new BroadcastSink<T>(sinks);
     }
+
+    /// <summary>The chains reading <paramref name="producer"/>'s side outputs (a process function's).</summary>
+    public SideOutputs SideOutputsOf(StreamNode producer)
+    {
+        var sides = new List<SideOutput>();
+        foreach (var consumer in context.Plan.ConsumersOf(producer))
+        {
+            if (consumer is ISideOutputNode)
+            {
+                sides.Add((SideOutput)consumer.Accept(this));
+            }
+        }
+
+        return sides.Count == 0 ? SideOutputs.None : new SideOutputs([.. sides], context.Counters);
+    }
+
+    private static IReadOnlyList<StreamNode> MainConsumers(IReadOnlyList<StreamNode> consumers)
+    {
+        foreach (var consumer in consumers)
+        {
+            if (consumer is ISideOutputNode)
+            {
+                return consumers.Where(c => c is not ISideOutputNode).ToList();
+            }
+        }
+
+        return consumers;
+    }
+
+    public object VisitSideOutput<T>(SideOutputNode<T> node) => new SideOutput<T>(node.Tag, ConsumersOf<T>(node));
 
     public object VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) => new MapOperator<TIn, TOut>(node.Map, ConsumersOf<TOut>(node));
 
@@ -126,7 +156,7 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var output = _chain.ConsumersOf<TOut>(node);
         var serializers = new OrleansStateSerializers(context.Services);
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
-        var op = new KeyedProcessOperator<TIn, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors);
+        var op = new KeyedProcessOperator<TIn, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 

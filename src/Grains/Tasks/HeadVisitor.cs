@@ -27,6 +27,8 @@ internal abstract class HeadVisitor<TResult>(string what) : IStreamNodeVisitor<T
     public virtual TResult VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
         where TKey : notnull => Unsupported(node);
 
+    public virtual TResult VisitSideOutput<T>(SideOutputNode<T> node) => Unsupported(node);
+
     public virtual TResult VisitSink<T>(SinkNode<T> node) => Unsupported(node);
 
     private TResult Unsupported(StreamNode node) => throw new InvalidOperationException($"{what}: '{node.Name}' does not start this kind of stage.");

@@ -174,6 +174,39 @@ public sealed class KeyedProcessOperatorTests
         Assert.Contains("process:scripted", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(StateBackendCases.All), MemberType = typeof(StateBackendCases))]
+    public void Side_output_records_go_to_every_reader_of_their_tag_with_the_record_timestamp(StateBackend backend)
+    {
+        var main = new ListSink();
+        var side = new List<(long Value, long Timestamp)>();
+        var other = new List<(long Value, long Timestamp)>();
+        var outputs = new SideOutputs(
+            [
+                new SideOutput<long>(new OutputTag<long>("side"), new LongSink(side)),
+                new SideOutput<long>(new OutputTag<long>("other"), new LongSink(other)),
+                new SideOutput<int>(new OutputTag<int>("side"), new IntSink()),
+            ],
+            new OperatorCounters());
+        var op = new KeyedProcessOperator<Command, string, string>(
+            "scripted", new ScriptedFunction(), main, StateBackendCases.Create<string>(backend), StateBackendCases.Serializers, new OperatorCounters(), Errors(), outputs);
+
+        op.ProcessElement("a", Command.Side("a", 7), 42);
+        op.ProcessElement("a", Command.Add("a", 1), 43);
+
+        Assert.Equal([(7L, 42L)], side);
+        Assert.Empty(other);
+        Assert.Equal(["a count=1 values=[1] seen={1:1}"], main.Values);
+    }
+
+    [Fact]
+    public void Side_output_is_only_offered_on_a_process_functions_output()
+    {
+        var pipeline = Pipeline.Create("side");
+        var keyed = pipeline.From(new Sluice.Sources.InMemorySource<Command>("in", 1)).Map(c => c, "copy");
+        Assert.Throws<InvalidOperationException>(() => keyed.SideOutput(ScriptedFunction.Side));
+    }
+
     private static Command RandomCommand(Random random, int i)
     {
         var key = $"k{random.Next(12)}";
@@ -226,6 +259,16 @@ public sealed class KeyedProcessOperatorTests
         public IEnumerable<string> Values => Records.Select(r => r.Value);
 
         public void Push(string value, long timestamp) => Records.Add((value, timestamp));
+    }
+
+    private sealed class LongSink(List<(long Value, long Timestamp)> records) : IRecordSink<long>
+    {
+        public void Push(long value, long timestamp) => records.Add((value, timestamp));
+    }
+
+    private sealed class IntSink : IRecordSink<int>
+    {
+        public void Push(int value, long timestamp) => throw new InvalidOperationException("an int tag of the same id is another side output");
     }
 
     private sealed class LoggingSink(List<string> log) : IRecordSink<string>

@@ -20,13 +20,15 @@ public sealed class ProcessRecoveryTests(ITestOutputHelper output) : IDisposable
     {
         var input = new OutOfOrderEventFeed(seed: 17, partitions: Partitions);
         var sink = new CommittingSink<WindowResult>("committed", parallelism: 2);
+        var large = new CommittingSink<Event>("large", parallelism: 1);
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 3);
         var pipeline = Pipeline.Create("process-killed", RecoveryScenario.Checkpointed);
-        pipeline.From(input.Source)
+        var sums = pipeline.From(input.Source)
             .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)))
             .KeyBy(e => e.Key)
-            .Process(() => new BucketSums(100), "bucket-sums")
-            .SinkTo(sink);
+            .Process(() => new BucketSums(100), "bucket-sums");
+        sums.SinkTo(sink);
+        sums.SideOutput(BucketSums.Large).SinkTo(large);
         cluster.Register(pipeline);
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("process-killed");
         await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints before the kill");
@@ -45,6 +47,9 @@ public sealed class ProcessRecoveryTests(ITestOutputHelper output) : IDisposable
 
         RecoveryScenario.AssertEqualsOracleExactly(expected, sink.Committed(), output);
         Assert.True(recovery.Restarts >= 1, "the dead silo should have restarted the pipeline");
+        var expectedLarge = input.All.Where(e => e.Value == BucketSums.LargeValue).Select(e => (e.Key, e.Ts)).Order().ToList();
+        await RecoveryScenario.WaitForAsync(() => large.Committed().Count >= expectedLarge.Count, TimeSpan.FromSeconds(30), $"{expectedLarge.Count} committed side-output records");
+        Assert.Equal(expectedLarge, large.Committed().Select(e => (e.Key, e.Ts)).Order().ToList());
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
@@ -52,9 +57,14 @@ public sealed class ProcessRecoveryTests(ITestOutputHelper output) : IDisposable
     /// <summary>
     /// Tumbling sums written by hand: a map state of bucket start to running sum per key, and an event-time timer at each
     /// bucket's last millisecond that emits and forgets the bucket. A record whose bucket has already fired is late and dropped.
+    /// Records of the largest value also go to the side output <see cref="Large"/>.
     /// </summary>
     private sealed class BucketSums(long size) : KeyedProcessFunction<string, Event, WindowResult>
     {
+        public const long LargeValue = 4;
+
+        public static OutputTag<Event> Large { get; } = new("large");
+
         private IMapState<long, long> _sums = null!;
 
         public override void Open(IKeyedRuntimeContext state) => _sums = state.GetMapState(new MapStateDescriptor<long, long>("sums"));
@@ -66,6 +76,11 @@ public sealed class ProcessRecoveryTests(ITestOutputHelper output) : IDisposable
             if (end <= ctx.CurrentWatermark)
             {
                 return;
+            }
+
+            if (value.Value == LargeValue)
+            {
+                ctx.Output(Large, value);
             }
 
             _sums.Put(start, (_sums.TryGetValue(start, out var sum) ? sum : 0) + value.Value);

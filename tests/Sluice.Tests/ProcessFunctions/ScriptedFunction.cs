@@ -16,6 +16,9 @@ public readonly record struct Command(string Key, string Op, long Arg)
     public static Command DeleteEventTimer(string key, long time) => new(key, "-et", time);
 
     public static Command DeleteProcessingTimer(string key, long time) => new(key, "-pt", time);
+
+    /// <summary>Sends <paramref name="value"/> to the side output <see cref="ScriptedFunction.Side"/>.</summary>
+    public static Command Side(string key, long value) => new(key, "side", value);
 }
 
 /// <summary>
@@ -27,6 +30,8 @@ internal sealed class ScriptedFunction : KeyedProcessFunction<string, Command, s
     private IValueState<long> _count = null!;
     private IListState<long> _values = null!;
     private IMapState<long, int> _seen = null!;
+
+    public static OutputTag<long> Side { get; } = new("side");
 
     /// <summary>When set, a fired event-time timer registers another this far after it (a timer chain).</summary>
     public long ChainEvery { get; init; }
@@ -56,6 +61,9 @@ internal sealed class ScriptedFunction : KeyedProcessFunction<string, Command, s
                 break;
             case "-et":
                 ctx.Timers.DeleteEventTimeTimer(value.Arg);
+                break;
+            case "side":
+                ctx.Output(Side, value.Arg);
                 break;
             case "-pt":
                 ctx.Timers.DeleteProcessingTimeTimer(value.Arg);
