@@ -55,6 +55,13 @@ public sealed class PipelineOptions
 
     /// <summary>How a checkpointed pipeline restarts after a failure (a task failed, a silo died, state was lost).</summary>
     public RestartStrategyOptions Restart { get; } = new();
+
+    /// <summary>
+    /// What a throwing user function does, unless its operator says otherwise: <see cref="ErrorPolicy.Fail"/> (the default)
+    /// fails the task, so the pipeline restarts from its last checkpoint (or, without checkpoints, is FAILED);
+    /// <see cref="ErrorPolicy.SkipAndCount"/> drops the record and counts it.
+    /// </summary>
+    public ErrorPolicy OnError { get; set; } = ErrorPolicy.Fail;
 }
 
 /// <summary>

@@ -24,8 +24,8 @@ internal sealed class KeyGroupPartitioner<T, TKey>(
         var key = selector(value);
         if (key is null)
         {
-            counters.InvalidRecords++;
             errors.Report(new InvalidOperationException($"The key selector of '{stageName}' returned null; records need a key to be partitioned."), "extracting a key");
+            counters.InvalidRecords++;
             return;
         }
 

@@ -225,7 +225,10 @@ internal sealed partial class KeyGroupGrain
         await ReportFailureAsync(reason, RestoreFailure.None);
     }
 
-    /// <summary>Unexpected failures of the engine while handling a message fail the task: the pipeline restarts.</summary>
+    /// <summary>
+    /// Unexpected failures of the engine while handling a message fail the task: the pipeline restarts. So does a user
+    /// function's failure under <see cref="ErrorPolicy.Fail"/> (see <see cref="FailOnUserErrorAsync"/>).
+    /// </summary>
     private Task Guard(Task handling)
     {
         return handling.IsCompletedSuccessfully ? handling : AwaitGuardedAsync(handling);
@@ -235,6 +238,10 @@ internal sealed partial class KeyGroupGrain
             try
             {
                 await pending;
+            }
+            catch (Tasks.UserFunctionException ex) when (_unfinishedReset is null)
+            {
+                await FailOnUserErrorAsync(ex);
             }
             catch (Exception ex) when (_plan.Options.CheckpointInterval is not null && _unfinishedReset is null)
             {

@@ -50,7 +50,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _stage = _plan.GetStage(stage);
         _taskIndex = task;
         _name = $"{pipelineId}/{_stage.Name}[{task}]";
-        _errors = new UserErrorReporter(logger, _name, Now);
+        _errors = new UserErrorReporter(logger, _name, Now, _plan.Options.OnError);
         _failureReports = new FailureReports(() => Coordinator, Identity, _name, logger);
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
         await ActivateTaskAsync();
@@ -276,9 +276,16 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         await _failureReports.RetryAsync(_attempt);
 
         var now = Now();
-        if (_task.NextProcessingTime is { } next && next <= now)
+        if (_task.NextProcessingTime is { } next && next <= now && !_failedInAttempt)
         {
-            _task.OnProcessingTime(now);
+            try
+            {
+                _task.OnProcessingTime(now);
+            }
+            catch (UserFunctionException ex)
+            {
+                await FailOnUserErrorAsync(ex);
+            }
         }
 
         foreach (var sender in _senders)
@@ -303,7 +310,10 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         var c = _task.Counters;
         var report = new TaskReport(
             _stage.Index, _taskIndex, c.RecordsIn, c.RecordsOut, _gate.Watermark, c.LateRecordsDropped, c.InvalidRecords,
-            _errors.LastError, _task.StateEntries, _gate.DuplicatesDropped, _finished && _senders.TrueForAll(s => s.IsDrained));
+            _errors.LastError, _task.StateEntries, _gate.DuplicatesDropped, _finished && _senders.TrueForAll(s => s.IsDrained))
+        {
+            Failure = _userFailure,
+        };
         if (!force && report == _lastReport)
         {
             return;

@@ -102,6 +102,11 @@ internal static class PipelinePlanner
             throw Invalid(pipeline.Id, $"MaxParallelism is {o.MaxParallelism}; it must be between 1 and {PipelineOptions.MaxSupportedParallelism}.");
         }
 
+        if (o.OnError is null)
+        {
+            throw Invalid(pipeline.Id, "OnError must be set (ErrorPolicy.Fail or ErrorPolicy.SkipAndCount).");
+        }
+
         if (o.BufferSize < 1 || o.SourceBatchSize < 1 || o.MaxQueuedBatchesPerChannel < 1)
         {
             throw Invalid(pipeline.Id, "BufferSize, SourceBatchSize and MaxQueuedBatchesPerChannel must be positive.");

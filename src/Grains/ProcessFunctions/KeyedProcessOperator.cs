@@ -134,9 +134,10 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut> : IKeyedOper
         }
         catch (Exception ex)
         {
-            // One failing timer must not keep the others (and the watermark) from moving on; it is counted and reported.
-            _counters.InvalidRecords++;
+            // Under SkipAndCount one failing timer does not keep the others (and the watermark) from moving on; it is counted.
+            // Under Fail the report throws and the task fails.
             _errors.Report(ex, $"firing a {_domain} timer at {time} in '{_name}'");
+            _counters.InvalidRecords++;
         }
     }
 }

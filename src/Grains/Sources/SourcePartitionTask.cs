@@ -53,6 +53,9 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>The cache purged <paramref name="container"/>, one of this partition's: it and all emitted before it were delivered.</summary>
     void MarkDelivered(SourceBatchContainer container);
 
+    /// <summary>Why the partition stopped reading in its attempt (a user function failed under <see cref="ErrorPolicy.Fail"/>), or null.</summary>
+    string? Failure { get; }
+
     /// <summary>True while messages handed over by the partition's previous owner are being sent again (no barrier may pass them).</summary>
     bool Replaying { get; }
 
@@ -229,9 +232,11 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         _restoredIdle = idle;
     }
 
+    public string? Failure { get; private set; }
+
     public void Poll(long now, List<IBatchContainer> output)
     {
-        if (Ended)
+        if (Ended || Failure is not null)
         {
             return;
         }
@@ -298,7 +303,10 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         var status = _reader as ISourceReaderStatus;
         return new(
             _source.Index, _partition, _recordsRead, _context.Watermark.Current, _idle, _backlog, Ended,
-            _context.Counters.InvalidRecords, status?.LastError ?? _context.Errors.LastError, status?.DeadLetters ?? 0);
+            _context.Counters.InvalidRecords, status?.LastError ?? _context.Errors.LastError, status?.DeadLetters ?? 0)
+        {
+            Failure = Failure,
+        };
     }
 
     public void Dispose() => (_reader as IDisposable)?.Dispose();
@@ -306,9 +314,21 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     Exception? ISourceOutput<T>.Record(T value, long timestamp)
     {
         _recordsRead++;
+        if (Failure is not null)
+        {
+            return null; // stopped: the attempt's restart (or the FAILED pipeline) decides what happens to the rest
+        }
+
         try
         {
             _chain.Push(value, timestamp);
+            return null;
+        }
+        catch (Exception ex) when (_context.Errors.FailsTask)
+        {
+            // The partition reads nothing more and takes no barrier in this attempt, so no checkpoint can complete
+            // past this record; its receiver reports the failure (with checkpoints the pipeline restarts).
+            Failure = ex is UserFunctionException ? ex.Message : _context.Errors.Describe(ex, $"processing record {_recordsRead - 1} of partition {_partition}");
             return null;
         }
         catch (Exception ex)

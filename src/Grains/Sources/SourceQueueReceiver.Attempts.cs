@@ -206,6 +206,22 @@ internal sealed partial class SourceQueueReceiver
         }
     }
 
+    /// <summary>
+    /// A partition's user function failed under <see cref="ErrorPolicy.Fail"/>: the coordinator hears of it once per attempt
+    /// (a report that does not arrive is sent again, as every failure report is) and restarts the pipeline.
+    /// </summary>
+    private Task ReportUserFailureAsync(ISourcePartitionTask task, string failure)
+    {
+        var (source, partition) = task.Identity;
+        if (!_userFailuresReported.Add((task.Plan.Id, task.Attempt, source, partition)))
+        {
+            return Task.CompletedTask;
+        }
+
+        logger.LogError("Partition {Partition} of {Source} ({Pipeline}) fails attempt {Attempt}: {Failure}", partition, task.Plan.Sources[source].Name, task.Plan.Id, task.Attempt, failure);
+        return ReportFailureAsync(task.Plan, task.Attempt, source, partition, failure);
+    }
+
     /// <summary>Failure reports of <paramref name="plan"/> that did not arrive, sent again while their attempt is current.</summary>
     private async Task RetryFailureReportsAsync(PipelinePlan plan, long currentAttempt)
     {

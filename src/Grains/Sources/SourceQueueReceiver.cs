@@ -28,6 +28,7 @@ internal sealed partial class SourceQueueReceiver(
     private readonly List<ISourcePartitionTask> _tasks = [];
     private readonly HashSet<(string Pipeline, int Source, int Partition)> _known = [];
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _joinedAt = [];
+    private readonly HashSet<(string Pipeline, long Attempt, int Source, int Partition)> _userFailuresReported = [];
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _openings = [];
     private readonly Dictionary<(string Pipeline, long Attempt, int Source, int Partition), string> _unreportedFailures = [];
     private int _seenVersion = -1;
@@ -79,6 +80,13 @@ internal sealed partial class SourceQueueReceiver(
                 if (directive.Attempt > task.Attempt)
                 {
                     task = await ReopenAsync(task, directive);
+                }
+
+                if (task.Failure is { } failure)
+                {
+                    // A user function failed (ErrorPolicy.Fail): no barrier and no more reading in this attempt.
+                    await ReportUserFailureAsync(task, failure);
+                    continue;
                 }
 
                 // Not while re-sending a previous owner's messages: the barrier must follow them. Not before the reader
@@ -144,6 +152,7 @@ internal sealed partial class SourceQueueReceiver(
         _tasks.Clear();
         _known.Clear();
         _joinedAt.Clear();
+        _userFailuresReported.Clear();
         _openings.Clear();
         _seenVersion = -1;
     }
@@ -215,7 +224,7 @@ internal sealed partial class SourceQueueReceiver(
 
     private ISourcePartitionTask Open(PipelinePlan plan, SourcePlan source, int partition, long attempt)
     {
-        var errors = new UserErrorReporter(logger, $"{plan.Id}/{source.Name}[{partition}]", static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var errors = new UserErrorReporter(logger, $"{plan.Id}/{source.Name}[{partition}]", static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), plan.Options.OnError);
         var pull = new SourcePullContext(() => ++_token);
         var context = new SourceTaskContext(plan, source, partition, services, static () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), errors, pull) { Attempt = attempt };
         return source.Node.Accept(new SourceTaskFactory(context, source, partition, pull));

@@ -91,7 +91,14 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             : sinkTasks > 0 && finishedSinkTasks == sinkTasks ? PipelineState.Finished
             : PipelineState.Running;
         RecoveryInfo? recovery = null;
-        if (plan.Options.CheckpointInterval is not null)
+        var failure = _tasks.Values.Select(r => r.Failure).Concat(_sources.Values.Select(s => s.Failure)).FirstOrDefault(f => f is not null);
+        if (failure is not null && plan.Options.CheckpointInterval is null)
+        {
+            // A user function failed and nothing can replay its record: the pipeline stopped.
+            state1 = PipelineState.Failed;
+            lastError = failure;
+        }
+        else if (plan.Options.CheckpointInterval is not null)
         {
             recovery = await GrainFactory.GetGrain<ICheckpointCoordinatorGrain>(id).GetRecoveryAsync();
             if (recovery.Failed)

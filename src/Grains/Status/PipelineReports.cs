@@ -27,7 +27,11 @@ internal sealed record TaskReport(
     [property: Id(7)] string? LastError,
     [property: Id(8)] int StateEntries,
     [property: Id(9)] long DuplicatesDropped,
-    [property: Id(10)] bool Finished);
+    [property: Id(10)] bool Finished)
+{
+    /// <summary>Why the task stopped (a user function failed under <see cref="ErrorPolicy.Fail"/> without checkpoints), or null.</summary>
+    [Id(11)] public string? Failure { get; init; }
+}
 
 /// <summary>Totals of one source partition since its reader was opened.</summary>
 [GenerateSerializer, Immutable]
@@ -41,4 +45,8 @@ internal sealed record SourceReport(
     [property: Id(6)] bool Ended,
     [property: Id(7)] long InvalidRecords,
     [property: Id(8)] string? LastError,
-    [property: Id(9)] long DeadLetters);
+    [property: Id(9)] long DeadLetters)
+{
+    /// <summary>Why the partition stopped (a user function failed under <see cref="ErrorPolicy.Fail"/> without checkpoints), or null.</summary>
+    [Id(10)] public string? Failure { get; init; }
+}

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Sluice.Exchange;
 using Sluice.Operators;
 
@@ -33,8 +32,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
             }
             catch (Exception ex)
             {
-                counters.InvalidRecords++;
                 errors.Report(ex, "processing a record");
+                counters.InvalidRecords++;
             }
         }
     }
@@ -47,8 +46,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         }
         catch (Exception ex)
         {
-            counters.InvalidRecords++;
             errors.Report(ex, "firing event-time timers");
+            counters.InvalidRecords++;
         }
 
         foreach (var output in outputs)
@@ -65,8 +64,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         }
         catch (Exception ex)
         {
-            counters.InvalidRecords++;
             errors.Report(ex, "firing processing-time timers");
+            counters.InvalidRecords++;
         }
     }
 
@@ -91,32 +90,5 @@ internal sealed class KeyedStageTask<TIn, TKey>(
         {
             output.OnEndOfInput();
         }
-    }
-}
-
-/// <summary>
-/// Logs a user function's failure (at most once per second per task, so a poison stream cannot flood the log)
-/// and remembers the last one for the status API.
-/// </summary>
-internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<long> clock)
-{
-    private long _lastLogged = long.MinValue;
-    private long _suppressed;
-
-    public string? LastError { get; private set; }
-
-    public void Report(Exception ex, string activity)
-    {
-        LastError = $"{taskName}: {ex.GetType().Name} while {activity}: {ex.Message}";
-        var now = clock();
-        if (now - _lastLogged < 1000)
-        {
-            _suppressed++;
-            return;
-        }
-
-        logger.LogError(ex, "{Task}: user function failed while {Activity}; the record is dropped and counted ({Suppressed} similar errors not logged)", taskName, activity, _suppressed);
-        _lastLogged = now;
-        _suppressed = 0;
     }
 }

@@ -80,8 +80,8 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             }
             catch (Exception ex)
             {
-                counters.InvalidRecords++;
                 errors.Report(ex, "writing a record");
+                counters.InvalidRecords++;
             }
         }
     }

@@ -190,9 +190,10 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             }
             catch (Exception ex)
             {
-                // One failing window must not stop the others from firing; its output is lost and counted.
-                _counters.InvalidRecords++;
+                // Under SkipAndCount one failing window does not stop the others from firing (its output is lost and counted);
+                // under Fail the report throws and the task fails.
                 _errors.Report(ex, $"emitting window {_scope.Window}");
+                _counters.InvalidRecords++;
             }
         }
 

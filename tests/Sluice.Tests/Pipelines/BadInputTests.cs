@@ -10,12 +10,16 @@ namespace Sluice.Tests.Pipelines;
 public sealed class BadInputTests
 {
     [Fact]
-    public async Task Throwing_user_functions_and_null_keys_drop_only_the_bad_records_and_are_counted()
+    public async Task With_SkipAndCount_throwing_user_functions_and_null_keys_drop_only_the_bad_records_and_are_counted()
     {
         await using var cluster = await SluiceCluster.StartAsync(1);
         var source = new InMemorySource<(string? Key, int Value)>("in", 2);
         var sink = new CollectingSink<(string Key, long Sum)>("out");
-        var p = Pipeline.Create("bad-input", o => o.MaxParallelism = 4);
+        var p = Pipeline.Create("bad-input", o =>
+        {
+            o.MaxParallelism = 4;
+            o.OnError = ErrorPolicy.SkipAndCount;
+        });
         p.From(source)
             .Map(r => r.Value == 13 ? throw new InvalidOperationException("unlucky record") : r)
             .KeyBy(r => r.Key!)
@@ -48,6 +52,59 @@ public sealed class BadInputTests
         var status = await WaitForAsync(cluster, "bad-input", s => s.InvalidRecords == bad);
         Assert.Equal(bad, status.InvalidRecords);
         Assert.NotNull(status.LastError);
+    }
+
+    [Fact]
+    public async Task By_default_a_throwing_user_function_without_checkpoints_FAILS_the_pipeline_with_the_reason()
+    {
+        await using var cluster = await SluiceCluster.StartAsync(1);
+        var source = new InMemorySource<(string Key, int Value)>("in", 2);
+        var sink = new CollectingSink<(string Key, long Sum)>("out");
+        var p = Pipeline.Create("fails", o => o.MaxParallelism = 4);
+        p.From(source)
+            .KeyBy(r => r.Key)
+            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(100)))
+            .Aggregate(Aggregates.Sum<(string Key, int Value)>(r => r.Value == 13 ? throw new InvalidOperationException("unlucky record") : r.Value), (key, _, sum) => (key, sum))
+            .SinkTo(sink);
+        cluster.Register(p);
+        for (var i = 0; i < 50; i++)
+        {
+            source.Add(i % 2, ($"k{i % 5}", i == 26 ? 13 : 1), 10);
+        }
+
+        source.CompleteAll();
+        var status = await WaitForAsync(cluster, "fails", s => s.State == PipelineState.Failed);
+
+        Assert.Equal(PipelineState.Failed, status.State);
+        Assert.Contains("InvalidOperationException", status.LastError, StringComparison.Ordinal);
+        Assert.Contains("unlucky record", status.LastError, StringComparison.Ordinal);
+        Assert.Equal(0, status.InvalidRecords);
+    }
+
+    [Fact]
+    public async Task By_default_a_throwing_source_side_function_without_checkpoints_FAILS_the_pipeline_with_the_reason()
+    {
+        await using var cluster = await SluiceCluster.StartAsync(1);
+        var source = new InMemorySource<(string Key, int Value)>("in", 2);
+        var sink = new CollectingSink<(string Key, long Sum)>("out");
+        var p = Pipeline.Create("source-fails", o => o.MaxParallelism = 4);
+        p.From(source)
+            .Map(r => r.Value == 13 ? throw new InvalidOperationException("unlucky record") : r)
+            .KeyBy(r => r.Key)
+            .Window(Tumbling.Of(TimeSpan.FromMilliseconds(100)))
+            .Aggregate(Aggregates.Sum<(string Key, int Value)>(r => r.Value), (key, _, sum) => (key, sum))
+            .SinkTo(sink);
+        cluster.Register(p);
+        for (var i = 0; i < 50; i++)
+        {
+            source.Add(i % 2, ($"k{i % 5}", i == 26 ? 13 : 1), 10);
+        }
+
+        source.CompleteAll();
+        var status = await WaitForAsync(cluster, "source-fails", s => s.State == PipelineState.Failed);
+
+        Assert.Equal(PipelineState.Failed, status.State);
+        Assert.Contains("unlucky record", status.LastError, StringComparison.Ordinal);
     }
 
     private static async Task<PipelineStatus> WaitForAsync(SluiceCluster cluster, string id, Func<PipelineStatus, bool> condition)

@@ -250,7 +250,7 @@ public sealed class KeyedProcessOperatorTests
         return (op, output);
     }
 
-    private static UserErrorReporter Errors() => new(NullLogger.Instance, "test", () => 0);
+    private static UserErrorReporter Errors() => new(NullLogger.Instance, "test", () => 0, ErrorPolicy.Fail);
 
     private sealed class ListSink : IRecordSink<string>
     {

@@ -81,7 +81,7 @@ public sealed class LateDataOperatorPropertyTests(ITestOutputHelper output)
         var sink = new ListSink();
         var counters = new OperatorCounters();
         var op = new WindowOperator<Event, string, long, long, FiredWindow>(
-            node, sink, StateBackendCases.Create<string>(backend), StateBackendCases.Serializers, counters, new UserErrorReporter(NullLogger.Instance, "test", () => 0));
+            node, sink, StateBackendCases.Create<string>(backend), StateBackendCases.Serializers, counters, new UserErrorReporter(NullLogger.Instance, "test", () => 0, ErrorPolicy.Fail));
         var gate = new InputGate(Enumerable.Range(0, c.Partitions).ToList());
         var sequence = new long[c.Partitions];
         var watermark = new long[c.Partitions];

@@ -122,7 +122,7 @@ public sealed class TransactionalSinkTaskTests
     }
 
     private static SinkStageTask<int> CreateTask(ControlledStagingWriter writer) =>
-        new(writer, "p", 0, new OperatorCounters(), new UserErrorReporter(NullLogger.Instance, "p/sink[0]", static () => 0));
+        new(writer, "p", 0, new OperatorCounters(), new UserErrorReporter(NullLogger.Instance, "p/sink[0]", static () => 0, ErrorPolicy.Fail));
 
     private static void Write(SinkStageTask<int> task, params int[] values) =>
         task.Process(new RecordBatch<int>(values, new long[values.Length]));

@@ -116,7 +116,7 @@ public sealed class WindowSnapshotTests
             .SinkTo(new CollectingSink<long>("out"));
         var node = (WindowNode<(string Key, long Value), string, long, long, long>)pipeline.Sinks[0].Input!;
         var output = new ListSink();
-        var errors = new UserErrorReporter(NullLogger.Instance, "test", () => 0);
+        var errors = new UserErrorReporter(NullLogger.Instance, "test", () => 0, ErrorPolicy.Fail);
         var state = StateBackendCases.Create<string>(backend);
         return (new WindowOperator<(string Key, long Value), string, long, long, long>(node, output, state, StateBackendCases.Serializers, new OperatorCounters(), errors), output.Records);
     }

@@ -1,0 +1,59 @@
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Logging;
+
+namespace Sluice.Tasks;
+
+/// <summary>
+/// Applies a task's <see cref="ErrorPolicy"/> to a user function's failure. Under <see cref="ErrorPolicy.Fail"/> it throws
+/// <see cref="UserFunctionException"/>, which escapes the chain to the task's owner (the key-group grain, the source
+/// partition), and that fails the task. Under <see cref="ErrorPolicy.SkipAndCount"/> it logs (at most once per second per
+/// task, so a poison stream cannot flood the log) and remembers the last error for the status API; the caller counts.
+/// </summary>
+internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<long> clock, ErrorPolicy policy)
+{
+    private long _lastLogged = long.MinValue;
+    private long _suppressed;
+
+    public string? LastError { get; private set; }
+
+    public ErrorPolicy Policy { get; } = policy;
+
+    /// <summary>True when a failure fails the task rather than dropping the record.</summary>
+    public bool FailsTask => Policy.Kind == ErrorPolicyKind.Fail;
+
+    /// <summary>Describes the failure the way the API shows it: task, exception type, what it was doing, message.</summary>
+    public string Describe(Exception ex, string activity) => $"{taskName}: {ex.GetType().Name} while {activity}: {ex.Message}";
+
+    /// <summary>
+    /// Handles one failure: throws <see cref="UserFunctionException"/> under <see cref="ErrorPolicyKind.Fail"/> (and passes
+    /// one thrown further down the chain on unchanged); otherwise records it for the caller to count and drop.
+    /// </summary>
+    public void Report(Exception ex, string activity)
+    {
+        if (ex is UserFunctionException)
+        {
+            ExceptionDispatchInfo.Capture(ex).Throw();
+        }
+
+        var description = Describe(ex, activity);
+        if (FailsTask)
+        {
+            throw new UserFunctionException(description, ex);
+        }
+
+        LastError = description;
+        var now = clock();
+        if (now - _lastLogged < 1000)
+        {
+            _suppressed++;
+            return;
+        }
+
+        logger.LogError(ex, "{Task}: user function failed while {Activity}; the record is dropped and counted ({Suppressed} similar errors not logged)", taskName, activity, _suppressed);
+        _lastLogged = now;
+        _suppressed = 0;
+    }
+}
+
+/// <summary>A user function threw under <see cref="ErrorPolicy.Fail"/>: the task fails (its message is the reason shown in the API).</summary>
+internal sealed class UserFunctionException(string message, Exception inner) : Exception(message, inner);
