@@ -57,14 +57,40 @@ public sealed class DataStream<T>
         return new KeyedStream<T, TKey>(new KeyByNode<T, TKey>(Pipeline, Node, keySelector, groups));
     }
 
-    /// <summary>The records the process function behind this stream emitted to <paramref name="tag"/>.</summary>
-    /// <exception cref="InvalidOperationException">This stream is not the output of <c>KeyedStream.Process</c>.</exception>
+    /// <summary>
+    /// How the operator that produced this stream (a <see cref="Map{TOut}"/>, <see cref="Filter"/> or <see cref="FlatMap{TOut}"/>)
+    /// treats its function throwing, instead of <see cref="PipelineOptions.OnError"/>: <see cref="ErrorPolicy.Fail"/>,
+    /// <see cref="ErrorPolicy.SkipAndCount"/> or <see cref="ErrorPolicy.DeadLetter{T}"/> with a tag of the operator's input type.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stream is not the output of a map, filter or flat map, or the dead-letter tag's record type is not the operator's input type.</exception>
+    public DataStream<T> OnError(ErrorPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (Node is not (IStatelessNode and not ITimestampsNode and not ISideOutputNode) || Node.Input is null)
+        {
+            throw new InvalidOperationException($"'{Node.Name}': OnError applies to the stream a Map, Filter or FlatMap returned; set PipelineOptions.OnError for the other operators.");
+        }
+
+        if (policy.RecordType is { } recordType && recordType != Node.Input.OutputType)
+        {
+            throw new InvalidOperationException($"'{Node.Name}' reads {Node.Input.OutputType.Name} records; its dead-letter tag carries FailedRecord<{recordType.Name}>.");
+        }
+
+        Node.OnError = policy;
+        return this;
+    }
+
+    /// <summary>
+    /// The records the process function behind this stream emitted to <paramref name="tag"/>, or the failed records the
+    /// operator behind it sent to its dead-letter tag (<see cref="ErrorPolicy.DeadLetter{T}"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This stream is not the output of <c>KeyedStream.Process</c> or of an operator with a dead-letter tag.</exception>
     public DataStream<TSide> SideOutput<TSide>(OutputTag<TSide> tag)
     {
         ArgumentNullException.ThrowIfNull(tag);
-        if (Node is not ISideOutputSource)
+        if (Node is not ISideOutputSource && !(Node.OnError?.Tag is OutputTag<TSide> deadLetters && deadLetters.Equals(tag)))
         {
-            throw new InvalidOperationException($"'{Node.Name}' has no side outputs: call SideOutput on the stream a KeyedStream.Process returned.");
+            throw new InvalidOperationException($"'{Node.Name}' has no side outputs: call SideOutput on the stream a KeyedStream.Process returned, or with the tag of its OnError(ErrorPolicy.DeadLetter(tag)).");
         }
 
         return new DataStream<TSide>(new SideOutputNode<TSide>(Pipeline, Node, tag));

@@ -18,6 +18,9 @@ internal abstract class StreamNode(Pipeline pipeline, StreamNode? input, string 
 
     public string Name { get; } = name;
 
+    /// <summary>This operator's own <see cref="ErrorPolicy"/> (<c>DataStream.OnError</c>); null: the pipeline's.</summary>
+    public ErrorPolicy? OnError { get; set; }
+
     public abstract Type OutputType { get; }
 
     public abstract TResult Accept<TResult>(IStreamNodeVisitor<TResult> visitor);

@@ -107,6 +107,11 @@ internal static class PipelinePlanner
             throw Invalid(pipeline.Id, "OnError must be set (ErrorPolicy.Fail or ErrorPolicy.SkipAndCount).");
         }
 
+        if (o.OnError.Kind == ErrorPolicyKind.DeadLetter)
+        {
+            throw Invalid(pipeline.Id, "OnError of a pipeline is Fail or SkipAndCount; a dead-letter side output is chosen per operator with stream.OnError(ErrorPolicy.DeadLetter(tag)).");
+        }
+
         if (o.BufferSize < 1 || o.SourceBatchSize < 1 || o.MaxQueuedBatchesPerChannel < 1)
         {
             throw Invalid(pipeline.Id, "BufferSize, SourceBatchSize and MaxQueuedBatchesPerChannel must be positive.");

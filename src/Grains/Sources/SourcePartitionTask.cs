@@ -324,11 +324,12 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             _chain.Push(value, timestamp);
             return null;
         }
-        catch (Exception ex) when (_context.Errors.FailsTask)
+        catch (Exception ex) when (_context.Errors.FailsTask || UserErrorReporter.Unwrap(ex) is UserFunctionException)
         {
             // The partition reads nothing more and takes no barrier in this attempt, so no checkpoint can complete
             // past this record; its receiver reports the failure (with checkpoints the pipeline restarts).
-            Failure = ex is UserFunctionException ? ex.Message : _context.Errors.Describe(ex, $"processing record {_recordsRead - 1} of partition {_partition}");
+            var failure = UserErrorReporter.Unwrap(ex);
+            Failure = failure is UserFunctionException ? failure.Message : _context.Errors.Describe(failure, $"processing record {_recordsRead - 1} of partition {_partition}");
             return null;
         }
         catch (Exception ex)

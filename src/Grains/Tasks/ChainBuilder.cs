@@ -36,7 +36,7 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
         return new BroadcastSink<T>(sinks);
     }
 
-    /// <summary>The chains reading <paramref name="producer"/>'s side outputs (a process function's).</summary>
+    /// <summary>The chains reading <paramref name="producer"/>'s side outputs (a process function's, or an operator's dead letters).</summary>
     public SideOutputs SideOutputsOf(StreamNode producer)
     {
         var sides = new List<SideOutput>();
@@ -66,11 +66,27 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
 
     public object VisitSideOutput<T>(SideOutputNode<T> node) => new SideOutput<T>(node.Tag, ConsumersOf<T>(node));
 
-    public object VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) => new MapOperator<TIn, TOut>(node.Map, ConsumersOf<TOut>(node));
+    public object VisitMap<TIn, TOut>(MapNode<TIn, TOut> node) =>
+        Guarded(node, new MapOperator<TIn, TOut>(node.Map, Downstream<TOut>(node)));
 
-    public object VisitFilter<T>(FilterNode<T> node) => new FilterOperator<T>(node.Predicate, ConsumersOf<T>(node));
+    public object VisitFilter<T>(FilterNode<T> node) =>
+        Guarded(node, new FilterOperator<T>(node.Predicate, Downstream<T>(node)));
 
-    public object VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node) => new FlatMapOperator<TIn, TOut>(node.FlatMap, ConsumersOf<TOut>(node));
+    public object VisitFlatMap<TIn, TOut>(FlatMapNode<TIn, TOut> node) =>
+        Guarded(node, new FlatMapOperator<TIn, TOut>(node.FlatMap, Downstream<TOut>(node)));
+
+    /// <summary>What an operator pushes to: behind a boundary when it has its own error policy (see <see cref="GuardedOperator{T}"/>).</summary>
+    private IRecordSink<T> Downstream<T>(StreamNode node)
+    {
+        var consumers = ConsumersOf<T>(node);
+        return node.OnError is null ? consumers : new DownstreamBoundary<T>(consumers);
+    }
+
+    /// <summary>The operator itself, or guarded by its own error policy (null: the pipeline's, applied by the task).</summary>
+    private IRecordSink<TIn> Guarded<TIn>(StreamNode node, IRecordSink<TIn> op) =>
+        node.OnError is not { } policy
+            ? op
+            : new GuardedOperator<TIn>(op, node.Name, policy, context.Errors, context.Counters, SideOutputsOf(node));
 
     public object VisitTimestamps<T>(TimestampsNode<T> node)
     {

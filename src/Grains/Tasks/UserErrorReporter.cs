@@ -30,18 +30,27 @@ internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<lo
     /// </summary>
     public void Report(Exception ex, string activity)
     {
+        ex = Unwrap(ex);
         if (ex is UserFunctionException)
         {
             ExceptionDispatchInfo.Capture(ex).Throw();
         }
 
-        var description = Describe(ex, activity);
         if (FailsTask)
         {
-            throw new UserFunctionException(description, ex);
+            throw new UserFunctionException(Describe(ex, activity), ex);
         }
 
-        LastError = description;
+        Skip(ex, activity);
+    }
+
+    /// <summary>What a failure that passed an operator's downstream boundary (<see cref="ChainedFailure"/>) really was.</summary>
+    public static Exception Unwrap(Exception ex) => ex is ChainedFailure { InnerException: { } inner } ? inner : ex;
+
+    /// <summary>Records a failure whose record is dropped (or dead-lettered): last error and a rate-limited log line; the caller counts.</summary>
+    public void Skip(Exception ex, string activity)
+    {
+        LastError = Describe(ex, activity);
         var now = clock();
         if (now - _lastLogged < 1000)
         {
@@ -57,3 +66,9 @@ internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<lo
 
 /// <summary>A user function threw under <see cref="ErrorPolicy.Fail"/>: the task fails (its message is the reason shown in the API).</summary>
 internal sealed class UserFunctionException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// A failure further down the chain, passing back through an operator that has its own <see cref="ErrorPolicy"/> (see
+/// <c>DownstreamBoundary</c>): that operator's policy is not for it. The task's own handling unwraps it.
+/// </summary>
+internal sealed class ChainedFailure(Exception inner) : Exception(inner.Message, inner);
