@@ -174,13 +174,13 @@ internal sealed partial class KeyGroupGrain
         }
         catch (Functions.UnrecoverableSinkException ex) when (_plan.Options.CheckpointInterval is not null)
         {
-            _errors.Report(ex, $"committing the output of checkpoint {checkpointId}");
+            _errors.Note(ex, $"committing the output of checkpoint {checkpointId}");
             _failedInAttempt = true;
             await ReportFailureAsync($"committing the output of checkpoint {checkpointId} cannot succeed: {ex.Message}", RestoreFailure.Fatal);
         }
         catch (Exception ex)
         {
-            _errors.Report(ex, $"committing the output of checkpoint {checkpointId}");
+            _errors.Note(ex, $"committing the output of checkpoint {checkpointId}");
         }
     }
 
@@ -193,7 +193,7 @@ internal sealed partial class KeyGroupGrain
     /// </summary>
     private void OnChannelFailed(string reason)
     {
-        _errors.Report(new InvalidOperationException(reason), "sending downstream");
+        _errors.Note(new InvalidOperationException(reason), "sending downstream");
         if (_plan.Options.CheckpointInterval is not null)
         {
             Own(ReportFailureAsync(reason, RestoreFailure.None));

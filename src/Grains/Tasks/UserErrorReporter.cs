@@ -48,7 +48,14 @@ internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<lo
     public static Exception Unwrap(Exception ex) => ex is ChainedFailure { InnerException: { } inner } ? inner : ex;
 
     /// <summary>Records a failure whose record is dropped (or dead-lettered): last error and a rate-limited log line; the caller counts.</summary>
-    public void Skip(Exception ex, string activity)
+    public void Skip(Exception ex, string activity) =>
+        Record(ex, activity, "{Task}: user function failed while {Activity}; the record is dropped and counted ({Suppressed} similar errors not logged)");
+
+    /// <summary>Records a failure of the engine around the task (a commit, a channel), whatever the policy: last error and a rate-limited log line.</summary>
+    public void Note(Exception ex, string activity) =>
+        Record(ex, activity, "{Task}: failed while {Activity} ({Suppressed} similar errors not logged)");
+
+    private void Record(Exception ex, string activity, string message)
     {
         LastError = Describe(ex, activity);
         var now = clock();
@@ -58,7 +65,9 @@ internal sealed class UserErrorReporter(ILogger logger, string taskName, Func<lo
             return;
         }
 
-        logger.LogError(ex, "{Task}: user function failed while {Activity}; the record is dropped and counted ({Suppressed} similar errors not logged)", taskName, activity, _suppressed);
+#pragma warning disable CA2254 // one of two constant templates
+        logger.LogError(ex, message, taskName, activity, _suppressed);
+#pragma warning restore CA2254
         _lastLogged = now;
         _suppressed = 0;
     }
