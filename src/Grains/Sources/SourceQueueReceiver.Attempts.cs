@@ -32,7 +32,9 @@ internal sealed partial class SourceQueueReceiver
 
             var coordinator = grains.GetGrain<ICheckpointProtocolGrain>(task.Plan.Id);
             var identity = TaskIdentity.OfSource(source, partition);
-            var handover = task.HandOver();
+            // A partition that failed its attempt (a user function threw) read past the failed record: the next owner must
+            // not continue from there, so it gets nothing and restarts the pipeline from the checkpoint.
+            var handover = task.Failure is null ? task.HandOver() : null;
             try
             {
                 await coordinator.HandOverSourceAsync(task.Attempt, identity, handover);
