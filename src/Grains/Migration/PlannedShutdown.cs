@@ -29,17 +29,25 @@ internal sealed partial class PlannedShutdown(
     private async Task MoveEverythingAsync(CancellationToken cancellationToken)
     {
         var targets = ShutdownMigration.OtherActiveSilos(services);
-        if (targets.Count == 0 || local.Count == 0)
+        if (targets.Count == 0)
         {
-            return; // the last silo, or nothing to move: the pipeline resumes from its checkpoint when the cluster returns
+            return; // the last silo: the pipeline resumes from its checkpoint when the cluster returns
         }
 
+        // Always, even with no key group or coordinator here: the silo may read source partitions (handed over as its
+        // stream agents stop), and a coordinator that misses the ShuttingDown status in the membership table (a silo
+        // with little to do stops within one of its ticks) would otherwise take the silo's end for a crash.
         foreach (var plan in registry.Plans)
         {
             if (plan.Options.CheckpointInterval is not null)
             {
                 await TryAsync(() => grains.GetGrain<ICheckpointProtocolGrain>(plan.Id).SiloLeavingAsync(silo.SiloAddress), $"tell the coordinator of {plan.Id}");
             }
+        }
+
+        if (local.Count == 0)
+        {
+            return; // nothing to move
         }
 
         var started = Environment.TickCount64;

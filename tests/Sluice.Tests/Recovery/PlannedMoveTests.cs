@@ -134,6 +134,57 @@ public sealed class PlannedMoveTests(ITestOutputHelper output) : IDisposable
         await FinishAndAssertNoRestartAsync(cluster, input, results, coordinator);
     }
 
+    /// <summary>
+    /// A silo that holds no key group and no coordinator, only source partitions, stops within a moment of announcing it:
+    /// the coordinator may never see it ShuttingDown in the membership table, only Dead. It must still know the silo left
+    /// on purpose (the silo tells it first), take the handed-over partitions and not restart.
+    /// </summary>
+    [Fact]
+    public async Task A_silo_reading_only_source_partitions_shut_down_gracefully_hands_them_over_without_a_restart()
+    {
+        var input = new OutOfOrderEventFeed(seed: 47, partitions: 4);
+        var sink = new CommittingSink<WindowResult>("committed", parallelism: 2);
+        await using var cluster = await RecoveryScenario.StartAsync(_root, silos: 3);
+        cluster.Register(RecoveryScenario.Define("sources-only", input.Source, sink));
+        var client = cluster.Cluster.Client;
+        var coordinator = client.GetGrain<ICheckpointCoordinatorGrain>("sources-only");
+        await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2, "2 checkpoints");
+
+        var management = client.GetGrain<IManagementGrain>(0);
+        var coordinatorSilo = await management.GetActivationAddress(coordinator);
+        var victim = cluster.Cluster.SecondarySilos.First(s => !s.SiloAddress.Equals(coordinatorSilo));
+        var tasks = Enumerable.Range(0, 8).Select(t => PipelinePlan.TaskKey("sources-only", 1, t))
+            .Concat(Enumerable.Range(0, 2).Select(t => PipelinePlan.TaskKey("sources-only", 2, t)))
+            .Select(key => client.GetGrain<IKeyGroupGrain>(key)).ToList();
+        var here = new List<IKeyGroupGrain>();
+        for (var i = 0; ; i++)
+        {
+            var at = await Task.WhenAll(tasks.Select(g => management.GetActivationAddress(g).AsTask()));
+            here = tasks.Where((_, t) => victim.SiloAddress.Equals(at[t])).ToList();
+            if (here.Count == 0)
+            {
+                break;
+            }
+
+            Assert.True(i < 600, $"key groups still on {victim.SiloAddress} after 60 s: {string.Join(", ", here.Select(g => g.GetPrimaryKeyString()))}");
+            if (i % 20 == 0)
+            {
+                foreach (var task in here)
+                {
+                    await task.MigrateAsync(cluster.Cluster.Primary!.SiloAddress); // (again every 2 s: a move asked mid-checkpoint may wait)
+                }
+            }
+
+            input.Append(rounds: 1);
+            await Task.Delay(100);
+        }
+
+        output.WriteLine($"stopping {victim.SiloAddress}: no coordinator and no task there, only source partitions");
+        await cluster.Cluster.StopSiloAsync(victim);
+        await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 2 + 4, "4 more checkpoints");
+        await FinishAndAssertNoRestartAsync(cluster, input, sink.Committed, coordinator);
+    }
+
     private async Task FinishAndAssertNoRestartAsync(SluiceCluster cluster, OutOfOrderEventFeed input, Func<List<WindowResult>> results, ICheckpointCoordinatorGrain coordinator)
     {
         input.Append(rounds: 5);
