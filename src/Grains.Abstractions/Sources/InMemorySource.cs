@@ -21,9 +21,12 @@ public sealed class InMemorySource<T> : SourceDefinition<T>
 
     public override bool CarriesWatermarks => true;
 
-    public void Add(int partition, T value, long timestamp) => Append(partition, new Entry(value, timestamp, IsWatermark: false));
+    public void Add(int partition, T value, long timestamp) => Append(partition, new Entry(value, timestamp, EntryKind.Record));
 
-    public void AddWatermark(int partition, long watermark) => Append(partition, new Entry(default!, watermark, IsWatermark: true));
+    public void AddWatermark(int partition, long watermark) => Append(partition, new Entry(default!, watermark, EntryKind.Watermark));
+
+    /// <summary>Marks the partition idle at this point of its input (<see cref="ISourceOutput{T}.Idle"/>) until its next record or watermark.</summary>
+    public void MarkIdle(int partition) => Append(partition, new Entry(default!, 0, EntryKind.Idle));
 
     /// <summary>Ends the partition once everything appended so far is read: its final watermark is <c>long.MaxValue</c>.</summary>
     public void Complete(int partition)
@@ -73,7 +76,14 @@ public sealed class InMemorySource<T> : SourceDefinition<T>
         }
     }
 
-    private readonly record struct Entry(T Value, long Timestamp, bool IsWatermark);
+    private enum EntryKind : byte
+    {
+        Record,
+        Watermark,
+        Idle,
+    }
+
+    private readonly record struct Entry(T Value, long Timestamp, EntryKind Kind);
 
     private sealed class Partition
     {
@@ -107,16 +117,23 @@ public sealed class InMemorySource<T> : SourceDefinition<T>
                     for (; _position < end; _position++)
                     {
                         var e = partition.Entries[_position];
-                        if (e.IsWatermark)
+                        if (e.Kind == EntryKind.Record)
+                        {
+                            output.Record(e.Value, e.Timestamp);
+                            continue;
+                        }
+
+                        if (e.Kind == EntryKind.Watermark)
                         {
                             output.Watermark(e.Timestamp);
-                            _position++;
-                            break; // a watermark ends the read, so records after it are never batched with records before it
                         }
                         else
                         {
-                            output.Record(e.Value, e.Timestamp);
+                            output.Idle();
                         }
+
+                        _position++;
+                        break; // a watermark or idleness ends the read, so records after it are never batched with records before it
                     }
                 }
 

@@ -48,6 +48,12 @@ public interface ISourceOutput<in T>
 
     /// <summary>An explicit watermark between records; readers should return right after emitting one.</summary>
     void Watermark(long watermark);
+
+    /// <summary>
+    /// The partition has nothing to say for now (Flink's <c>markIdle</c>): it stops holding the watermark back, without
+    /// waiting for the strategy's idle timeout, until its next record or watermark. Kept across checkpoints and handovers.
+    /// </summary>
+    void Idle();
 }
 
 /// <summary>Optional: a reader whose position can be recorded and restored (checkpoints, replays).</summary>

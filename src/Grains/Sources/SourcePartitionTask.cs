@@ -94,9 +94,10 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     private long _broadcastWatermark = long.MinValue;
     private bool _broadcastIdle;
     private bool _idle;
-    // Idle at the checkpoint this partition was restored from: idle again until it reads a record, as it was in the run
-    // that took the checkpoint, rather than holding the watermark back for a whole idle timeout.
-    private bool _restoredIdle;
+    // Idle until the next record or watermark: marked so by the reader (ISourceOutput.Idle), or idle at the checkpoint
+    // (or handover) this partition was restored from, as it was in the run that took it, rather than holding the
+    // watermark back for a whole idle timeout.
+    private bool _markedIdle;
     private readonly Queue<HandedOverMessage> _replay = new();
 
     public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
@@ -229,7 +230,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     {
         _context.Watermark.EmitWatermark(watermark);
         _idle = idle;
-        _restoredIdle = idle;
+        _markedIdle = idle;
     }
 
     public string? Failure { get; private set; }
@@ -264,11 +265,6 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             _lastActivity = now;
         }
 
-        if (_recordsRead > before)
-        {
-            _restoredIdle = false;
-        }
-
         foreach (var emit in _context.PeriodicWatermarkEmitters)
         {
             emit();
@@ -283,7 +279,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
 
         var watermark = _context.Watermark.Current;
-        _idle = _restoredIdle
+        _idle = _markedIdle
             || _context.Watermark.GeneratorIdle
             || (_context.IdleTimeout is { } timeout && _backlog == 0 && now - _lastActivity >= (long)timeout.TotalMilliseconds);
         var changed = watermark != _broadcastWatermark || _idle != _broadcastIdle;
@@ -314,6 +310,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     Exception? ISourceOutput<T>.Record(T value, long timestamp)
     {
         _recordsRead++;
+        _markedIdle = false;
         if (Failure is not null)
         {
             return null; // stopped: the attempt's restart (or the FAILED pipeline) decides what happens to the rest
@@ -340,11 +337,13 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
     }
 
+    void ISourceOutput<T>.Idle() => _markedIdle = true;
+
     void ISourceOutput<T>.Watermark(long watermark)
     {
         // An explicit watermark: what was read before it leaves first, stamped with it, and every target
         // hears of it now, so no record read after it is processed before it.
-        _restoredIdle = false;
+        _markedIdle = false;
         _context.Watermark.EmitWatermark(watermark);
         var current = _context.Watermark.Current;
         _pull.StampedWatermark = current;

@@ -88,6 +88,10 @@ public sealed class KafkaSeekTests
         public void Watermark(long watermark)
         {
         }
+
+        public void Idle()
+        {
+        }
     }
 
     private sealed class CollectLongs : ISourceOutput<long>
@@ -101,6 +105,10 @@ public sealed class KafkaSeekTests
         }
 
         public void Watermark(long watermark)
+        {
+        }
+
+        public void Idle()
         {
         }
     }

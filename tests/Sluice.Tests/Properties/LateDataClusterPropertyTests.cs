@@ -122,8 +122,6 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
         RoundFeeder feeder, LateStreamCase c, Func<IReadOnlyList<T>> results, Func<T, (string Key, long Start, long End)> window,
         Func<Task> completion, Func<Task<string>> status, string context, string? sentinelKey = null, Func<int, Task>? afterRound = null)
     {
-        using var stop = new CancellationTokenSource();
-        var keepAlive = feeder.KeepAliveAsync(stop.Token);
         for (var r = 0; r < c.Rounds.Count; r++)
         {
             feeder.AppendRound(r, results().Count);
@@ -146,8 +144,6 @@ public abstract class LateDataClusterPropertyTests(ClusterFixture fixture, ITest
             }
         }
 
-        await stop.CancelAsync();
-        await keepAlive;
         feeder.SeenBeforeRound.Add(results().Count);
         feeder.Complete();
         try

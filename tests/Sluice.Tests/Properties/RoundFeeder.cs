@@ -9,36 +9,31 @@ namespace Sluice.Tests.Properties;
 /// run is exactly reproducible by <see cref="LateDataOracle"/>: round r is appended only after every key group's watermark
 /// reached <c>S[r-1]</c>, seen as the firing of a sentinel window (one sentinel key per key group, a record at the round's
 /// firing time <c>m[r]</c> in <c>(S[r-1], S[r]]</c>), so every record of round r meets exactly <c>S[r-1]</c>. Watermarks are
-/// only the explicit ones (<see cref="ExplicitWatermarksOnly"/>). Partitions that go silent become idle by the idle timeout;
-/// the others get a keep-alive record every 25 ms (timestamp far past every round, so never late and fired only at the end)
-/// so that waiting between rounds never makes them idle. Everything appended is also appended to <see cref="OracleInputs"/>.
+/// only the explicit ones (<see cref="ExplicitWatermarksOnly"/>) and partitions that go silent are marked idle in their
+/// input where the case says so (<see cref="InMemorySource{T}.MarkIdle"/>): no idle timeout, so a machine too busy to feed
+/// a live partition for a while cannot make it idle behind the oracle's back. Everything appended is also appended to
+/// <see cref="OracleInputs"/>.
 /// </summary>
 internal sealed class RoundFeeder
 {
-    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMilliseconds(500);
     private readonly LateStreamCase _case;
     private readonly InMemorySource<Event> _source;
-    private readonly bool[] _alive;
     private readonly object _lock = new();
 
     public RoundFeeder(LateStreamCase c, InMemorySource<Event> source, int keyGroups)
     {
         _case = c;
         _source = source;
-        _alive = Enumerable.Repeat(true, c.Partitions).ToArray();
         var assigner = new KeyGroupAssigner<string>(keyGroups, null);
         SentinelKeys = Enumerable.Range(0, keyGroups)
             .Select(g => Enumerable.Range(0, 100_000).Select(i => $"~s{i}").First(k => assigner.Assign(k) == g))
             .ToArray();
-        KeepAliveTime = c.Targets[^1] + (10 * c.Windows.Size);
     }
 
     /// <summary>A watermark strategy whose generator emits nothing: the partition's watermark is its last explicit one.</summary>
-    public static WatermarkStrategy ExplicitWatermarksOnly => WatermarkStrategy.ForGenerator(() => new ExplicitOnly()).WithIdleness(IdleTimeout);
+    public static WatermarkStrategy ExplicitWatermarksOnly => WatermarkStrategy.ForGenerator(() => new ExplicitOnly());
 
     public string[] SentinelKeys { get; }
-
-    public long KeepAliveTime { get; }
 
     public List<StageInput> OracleInputs { get; } = [];
 
@@ -47,32 +42,6 @@ internal sealed class RoundFeeder
 
     /// <summary>Oracle input index where each round starts.</summary>
     public List<int> RoundStarts { get; } = [];
-
-    public async Task KeepAliveAsync(CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            lock (_lock)
-            {
-                for (var p = 0; p < _alive.Length; p++)
-                {
-                    if (_alive[p])
-                    {
-                        Append(StageInput.Of(p, new Event($"~alive{p}", KeepAliveTime, 1)));
-                    }
-                }
-            }
-
-            try
-            {
-                await Task.Delay(25, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
 
     /// <summary>Appends round r: records of every partition (sentinels on partition 0), then the watermarks.</summary>
     public void AppendRound(int r, int seenSoFar)
@@ -84,11 +53,6 @@ internal sealed class RoundFeeder
             var round = _case.Rounds[r];
             for (var p = 0; p < _case.Partitions; p++)
             {
-                if (_case.SilentFrom.Contains(p) && (round[p].Count == 0 || round[p][^1].Kind != StageInputKind.Watermark))
-                {
-                    _alive[p] = false;
-                }
-
                 var last = round[p].Count > 0 && round[p][^1].Kind == StageInputKind.Watermark ? round[p].Count - 1 : round[p].Count;
                 foreach (var step in round[p].Take(last))
                 {
@@ -125,7 +89,6 @@ internal sealed class RoundFeeder
     {
         lock (_lock)
         {
-            Array.Fill(_alive, false);
             for (var p = 0; p < _case.Partitions; p++)
             {
                 OracleInputs.Add(StageInput.EndOf(p));
@@ -152,7 +115,8 @@ internal sealed class RoundFeeder
                 _source.AddWatermark(step.Partition, step.Watermark);
                 break;
             case StageInputKind.Idle:
-                break; // the source finds out by its idle timeout
+                _source.MarkIdle(step.Partition);
+                break;
         }
     }
 
