@@ -33,11 +33,11 @@ internal sealed class ProcessFeed
     private readonly List<Event> _late = [];
     private readonly object _lock = new();
 
-    private ProcessFeed(int seed)
+    private ProcessFeed(int seed, int minPartitions, bool late, bool slowPings)
     {
         Seed = seed;
         _rng = new Random(seed);
-        Partitions = _rng.Next(1, 5);
+        Partitions = _rng.Next(minPartitions, 5);
         Keys = _rng.Next(1, 31);
         Size = _rng.NextInt64(5, 101);
         Bound = _rng.Next(4) == 0 ? 0 : _rng.NextInt64(1, (2 * Size) + 1);
@@ -47,9 +47,9 @@ internal sealed class ProcessFeed
             ReminderDelay++;
         }
 
-        PingDelay = _rng.Next(1, 40);
+        PingDelay = slowPings ? _rng.Next(150, 400) : _rng.Next(1, 40);
         FallbackDelay = (2 * _rng.Next(10, 60)) + 1;
-        LateChance = _rng.Next(5) == 0 ? 0 : _rng.NextDouble() * 0.5;
+        LateChance = _rng.Next(5) == 0 && !late ? 0 : 0.05 + (_rng.NextDouble() * 0.45);
         MaxParallelism = _rng.Next(3) == 0 ? 1 : _rng.Next(2, 17);
         BufferSize = _rng.Next(2) == 0 ? _rng.Next(1, 16) : _rng.Next(16, 1001);
         SourceBatchSize = _rng.Next(2) == 0 ? _rng.Next(1, 32) : _rng.Next(32, 4097);
@@ -126,7 +126,25 @@ internal sealed class ProcessFeed
         }
     }
 
-    public static ProcessFeed Generate(int seed) => new(seed);
+    /// <summary>Some buckets of the on-time records not yet seen firing, for failure messages.</summary>
+    public string Unopened
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var unopened = _buckets.Except(_opened).ToList();
+                return $"{unopened.Count} buckets never seen firing, e.g. {string.Join(" ", unopened.Take(8))}";
+            }
+        }
+    }
+
+    /// <summary>
+    /// A random case; <paramref name="late"/> makes sure some buckets get late records (else a fifth of the cases have
+    /// none); <paramref name="slowPings"/> delays pings by 150-400 ms (else 1-40 ms), so that checkpoints hold pending ones.
+    /// </summary>
+    public static ProcessFeed Generate(int seed, int minPartitions = 1, bool late = false, bool slowPings = false) =>
+        new(seed, minPartitions, late, slowPings);
 
     public TrackerFunction NewFunction() => new(Size, ReminderDelay, PingDelay, FallbackDelay);
 

@@ -68,9 +68,13 @@ public abstract class ProcessPropertyTests(ClusterFixture fixture, ITestOutputHe
         }
 
         feed.Flush();
-        await WaitAsync(() => { feed.OpenGates(main.Values); return feed.AllGatesOpen; }, "every bucket to fire after the flush", context, status);
+        await WaitAsync(() => { feed.OpenGates(main.Values); return feed.AllGatesOpen; }, () => $"every bucket to fire after the flush ({feed.Unopened})", context, status);
         var expected = feed.Oracle();
-        await WaitAsync(() => main.Values.Count(v => v.Kind == "ping") >= expected.Pings, $"{expected.Pings} pings", context, status);
+        if (!await TryWaitAsync(() => main.Values.Count(v => v.Kind == "ping") >= expected.Pings))
+        {
+            ProcessOracle.AssertSameMultiset(expected.Main.Where(m => m.Value.Kind == "ping"), main.Records.Where(r => r.Value.Kind == "ping"), $"pings after {Timeout}", context);
+        }
+
         // Long enough for any fallback whose deletion was lost to fire (they are due FallbackDelay after their ping).
         await Task.Delay(TimeSpan.FromMilliseconds((3 * feed.FallbackDelay) + 100));
         feed.Source.CompleteAll();
@@ -89,18 +93,28 @@ public abstract class ProcessPropertyTests(ClusterFixture fixture, ITestOutputHe
         ProcessOracle.AssertSameMultiset(expected.Late.Select(e => (e, e.Ts)), late.Records, "late side output (record, timestamp)", context);
     }
 
-    private static async Task WaitAsync(Func<bool> condition, string what, string context, Func<Task<string>> status)
+    private static async Task WaitAsync(Func<bool> condition, Func<string> what, string context, Func<Task<string>> status)
+    {
+        if (!await TryWaitAsync(condition))
+        {
+            Assert.Fail($"{context}: waited {Timeout} for {what()}; {await status()}");
+        }
+    }
+
+    private static async Task<bool> TryWaitAsync(Func<bool> condition)
     {
         using var cts = new CancellationTokenSource(Timeout);
         while (!condition())
         {
             if (cts.IsCancellationRequested)
             {
-                Assert.Fail($"{context}: waited {Timeout} for {what}; {await status()}");
+                return false;
             }
 
             await Task.Delay(10);
         }
+
+        return true;
     }
 }
 

@@ -174,7 +174,7 @@ internal sealed class TrackerFunction(long bucketSize, long reminderDelay, long 
 
         foreach (var (start, pingAt) in _pings.Entries())
         {
-            if (pingAt <= time)
+            if (pingAt == time) // only its own pings: a lost timer must show as a missing ping, not be swept up by a later one
             {
                 output.Collect(new Tracked("ping", ctx.CurrentKey, start, ""));
                 _pings.Remove(start);
