@@ -14,7 +14,6 @@ namespace Sluice.Tests.FaultSchedule;
 /// </summary>
 internal sealed class FaultInjection(int seed)
 {
-    private readonly ConcurrentDictionary<SiloAddress, bool> _crashed = new();
     private readonly Random _random = new(seed);
     private readonly LastingFault _duplicate = new();
     private readonly LastingFault _delay = new();
@@ -33,10 +32,10 @@ internal sealed class FaultInjection(int seed)
     /// <summary>Grain calls dropped on their way out, or whose answer was lost on the way back.</summary>
     public int Dropped => _dropped;
 
-    public bool IsCrashed(SiloAddress silo) => _crashed.ContainsKey(silo);
+    public bool IsCrashed(SiloAddress silo) => SiloCrashes.IsCrashed(silo);
 
     /// <summary>From now on every grain call into or out of <paramref name="silo"/> fails, as if its process had died.</summary>
-    public void Crash(SiloAddress silo) => _crashed[silo] = true;
+    public void Crash(SiloAddress silo) => SiloCrashes.Crash(silo);
 
     public void DuplicateDeliveriesFor(TimeSpan duration) => _duplicate.For(duration);
 
@@ -95,8 +94,6 @@ internal sealed class FaultInjection(int seed)
         // As the Sluice host sets it (SiloClusteringOptions.DirectorySectionName): a crashed silo's grains are blocked
         // for the directory's range lease (Orleans' default 30 s), and the pipeline stalls that long.
         silo.Services.Configure<GrainDirectoryOptions>(o => o.RangeLeaseDuration = TimeSpan.FromSeconds(5));
-        silo.AddIncomingGrainCallFilter<CrashedSiloFilter>();
-        silo.AddOutgoingGrainCallFilter<CrashedSiloFilter>();
         silo.AddIncomingGrainCallFilter<FaultyDeliveries>();
         silo.AddOutgoingGrainCallFilter<FaultyDeliveries>();
         silo.AddOutgoingGrainCallFilter<DroppedMessages>();
@@ -105,22 +102,6 @@ internal sealed class FaultInjection(int seed)
             new FileSystemCheckpointStore(new FileSystemCheckpointStoreOptions { Root = checkpointRoot }), this));
     }
 
-}
-
-/// <summary>
-/// A crashed silo's grain calls fail both ways: nothing it runs reaches another silo (or the shared in-process state
-/// through a grain), and nothing reaches it, during the moments before it is killed and during the kill itself (the
-/// in-process kill still runs parts of the shutdown path, which must not move anything away gracefully).
-/// </summary>
-internal sealed class CrashedSiloFilter(FaultInjection faults, ILocalSiloDetails silo) : IIncomingGrainCallFilter, IOutgoingGrainCallFilter
-{
-    public Task Invoke(IIncomingGrainCallContext context) =>
-        faults.IsCrashed(silo.SiloAddress) ? Task.FromException(Crashed()) : context.Invoke();
-
-    public Task Invoke(IOutgoingGrainCallContext context) =>
-        faults.IsCrashed(silo.SiloAddress) ? Task.FromException(Crashed()) : context.Invoke();
-
-    private SiloUnavailableException Crashed() => new($"injected: silo {silo.SiloAddress} has crashed");
 }
 
 /// <summary>

@@ -83,6 +83,36 @@ public sealed class SluiceCluster : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>
+    /// Crashes <paramref name="silo"/>: its grain calls fail both ways from now on (see <see cref="SiloCrashes"/>), then
+    /// TestCluster kills it, so nothing it holds moves away gracefully. Returns once the cluster has declared it dead (or
+    /// after 30 s), so the test's own calls no longer go to it.
+    /// </summary>
+    public async Task CrashSiloAsync(SiloHandle silo)
+    {
+        SiloCrashes.Crash(silo.SiloAddress);
+        await Cluster.KillSiloAsync(silo);
+        var management = Cluster.Client.GetGrain<IManagementGrain>(0);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!cts.IsCancellationRequested)
+        {
+            try
+            {
+                var hosts = await management.GetHosts(onlyActive: false);
+                if (hosts.TryGetValue(silo.SiloAddress, out var status) && status == SiloStatus.Dead)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            {
+                // the membership may be busy with the change; ask again
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public Task<PipelineStatus> StatusAsync(string pipelineId) => Cluster.Client.GetGrain<IPipelineGrain>(pipelineId).GetStatusAsync();
 
     /// <summary>
@@ -129,6 +159,7 @@ public sealed class SluiceCluster : IAsyncDisposable
         public void Configure(ISiloBuilder siloBuilder)
         {
             siloBuilder.AddSluice(o => o.QueueCount = 4);
+            siloBuilder.AddCrashFilter();
             if (siloBuilder.Configuration[ExtraConfigurationKey] is { } key && ExtraConfigurations.TryGetValue(key, out var configure))
             {
                 configure(siloBuilder);

@@ -1,5 +1,6 @@
 using Sluice.Grains;
 using Sluice.State;
+using Sluice.Tests.Infrastructure;
 using Sluice.Tests.Properties;
 using Sluice.Tests.Recovery;
 using Sluice.Tests.State;
@@ -53,8 +54,15 @@ public sealed class ProcessRecoveryPropertyTests(ITestOutputHelper output) : IDi
         var victim = cluster.Cluster.SecondarySilos[^1];
         output.WriteLine($"  killing {victim.SiloAddress} after {RecoveryScenario.Completed(await coordinator.GetHistoryAsync())} checkpoints, "
             + $"{main.CommittedEpochs} epochs committed, {feed.OnTimeCount} on-time and {feed.LateCount} late records appended");
-        await cluster.Cluster.KillSiloAsync(victim);
-        await AppendUntilAsync(feed, main, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint completed after the restart)", context);
+        await cluster.CrashSiloAsync(victim);
+        await AppendUntilAsync(feed, main, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint completed after the restart)", context, async () =>
+        {
+            var r = await coordinator.GetRecoveryAsync();
+            var history = await coordinator.GetHistoryAsync();
+            return $"attempt {r.Attempt}, restarts {r.Restarts} ({r.LastRestartReason ?? "-"}), restarting {r.Restarting}, failed {r.Failed}; "
+                + $"checkpoints: {string.Join(", ", history.TakeLast(6).Select(c => $"{c.Id} {c.State} {c.Failure}"))}; "
+                + SluiceCluster.Describe(await cluster.StatusAsync("process-prop-killed"));
+        });
         for (var i = 0; i < 5; i++)
         {
             feed.AppendRound(perPartition: 20);
@@ -88,7 +96,8 @@ public sealed class ProcessRecoveryPropertyTests(ITestOutputHelper output) : IDi
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static async Task AppendUntilAsync(ProcessFeed feed, CommittingSink<Tracked> main, Func<Task<bool>> done, string what, string context)
+    private static async Task AppendUntilAsync(
+        ProcessFeed feed, CommittingSink<Tracked> main, Func<Task<bool>> done, string what, string context, Func<Task<string>>? state = null)
     {
         for (var i = 0; i < 600; i++)
         {
@@ -102,7 +111,7 @@ public sealed class ProcessRecoveryPropertyTests(ITestOutputHelper output) : IDi
             await Task.Delay(100);
         }
 
-        Assert.Fail($"{context}: {what} did not happen within 60 s");
+        Assert.Fail($"{context}: {what} did not happen within 60 s{(state is null ? "" : $"; {await state()}")}");
     }
 
     private static async Task WaitAsync(Func<bool> condition, Func<string> what, string context)

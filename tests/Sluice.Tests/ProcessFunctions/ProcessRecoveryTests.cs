@@ -35,7 +35,7 @@ public sealed class ProcessRecoveryTests(ITestOutputHelper output) : IDisposable
 
         var victim = cluster.Cluster.SecondarySilos[^1];
         output.WriteLine($"killing {victim.SiloAddress} after {RecoveryScenario.Completed(await coordinator.GetHistoryAsync())} checkpoints, {sink.CommittedEpochs} epochs committed");
-        await cluster.Cluster.KillSiloAsync(victim);
+        await cluster.CrashSiloAsync(victim);
         await RecoveryScenario.AppendUntilAsync(input, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint completed after the restart)");
 
         input.Append(rounds: 5);

@@ -61,7 +61,7 @@ public sealed class LateDataRestoreTests(ITestOutputHelper output) : IDisposable
             // Rounds 0-2 (and their late records) in a completed checkpoint, then a crash.
             var completed = RecoveryScenario.Completed(await coordinator.GetHistoryAsync());
             await RecoveryScenario.WaitForAsync(async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= completed + 2, Timeout, "two checkpoints after round 2");
-            await cluster.Cluster.KillSiloAsync(cluster.Cluster.SecondarySilos[0]);
+            await cluster.CrashSiloAsync(cluster.Cluster.SecondarySilos[0]);
             await RecoveryScenario.WaitForAsync(async () => (await coordinator.GetRecoveryAsync()).Attempt >= 2, Timeout, "a restart");
         }
 

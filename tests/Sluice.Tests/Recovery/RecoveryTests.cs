@@ -33,7 +33,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
 
         var victim = cluster.Cluster.SecondarySilos[^1];
         output.WriteLine($"killing {victim.SiloAddress} after {RecoveryScenario.Completed(await coordinator.GetHistoryAsync())} checkpoints, {sink.CommittedEpochs} epochs committed");
-        await cluster.Cluster.KillSiloAsync(victim);
+        await cluster.CrashSiloAsync(victim);
         await RecoveryScenario.AppendUntilAsync(input, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint completed after the restart)");
 
         input.Append(rounds: 5);
@@ -57,7 +57,7 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("limited");
         await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 1, "a checkpoint");
 
-        await cluster.Cluster.KillSiloAsync(cluster.Cluster.SecondarySilos[0]);
+        await cluster.CrashSiloAsync(cluster.Cluster.SecondarySilos[0]);
         var status = await cluster.WaitForStatusAsync("limited", s => s.State == PipelineState.Failed, TimeSpan.FromSeconds(60), "FAILED");
         output.WriteLine(status.Recovery!.FailureReason);
         Assert.StartsWith("0 restarts in a row", status.Recovery.FailureReason, StringComparison.Ordinal);

@@ -59,7 +59,7 @@ public sealed class WatermarkRestoreTests(ITestOutputHelper output) : IDisposabl
         // Restore: partition 1 was idle at the checkpoint with watermark 4, partition 0 and the key groups at 249. More
         // late records arrive while partition 1 would count as active again (for its 2 s idle timeout) if it were not
         // restored idle, and while the key groups' inputs start from scratch.
-        await cluster.Cluster.KillSiloAsync(cluster.Cluster.SecondarySilos[0]);
+        await cluster.CrashSiloAsync(cluster.Cluster.SecondarySilos[0]);
         await RecoveryScenario.WaitForAsync(async () => (await coordinator.GetRecoveryAsync()).Attempt >= 2, TimeSpan.FromSeconds(30), "a restart");
         for (var i = 0; i < 5; i++)
         {
