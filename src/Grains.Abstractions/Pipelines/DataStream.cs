@@ -2,6 +2,7 @@ using Sluice.Functions;
 using Sluice.Pipelines;
 using Sluice.ProcessFunctions;
 using Sluice.Sinks;
+using Sluice.State;
 using Sluice.Time;
 
 namespace Sluice;
@@ -55,6 +56,43 @@ public sealed class DataStream<T>
         ArgumentNullException.ThrowIfNull(keySelector);
         var groups = maxParallelism ?? Pipeline.Options.MaxParallelism;
         return new KeyedStream<T, TKey>(new KeyByNode<T, TKey>(Pipeline, Node, keySelector, groups));
+    }
+
+    /// <summary>Connects this stream with <paramref name="other"/> for a two-input function; key both with <c>KeyBy(key1, key2)</c>.</summary>
+    public ConnectedStreams<T, T2> Connect<T2>(DataStream<T2> other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Pipeline != Pipeline)
+        {
+            throw new InvalidOperationException($"'{other.Node.Name}' belongs to pipeline '{other.Pipeline.Id}', not '{Pipeline.Id}'.");
+        }
+
+        return new ConnectedStreams<T, T2>(this, other);
+    }
+
+    /// <summary>
+    /// Sends every record of this stream to every key group of the keyed stage it is connected to
+    /// (<c>keyed.Connect(stream.Broadcast(descriptor))</c>), where they fill the broadcast states <paramref name="descriptors"/>
+    /// name (each a <see cref="MapStateDescriptor{TUserKey,TUserValue}"/>).
+    /// </summary>
+    public BroadcastStream<T> Broadcast(params StateDescriptor[] descriptors)
+    {
+        ArgumentNullException.ThrowIfNull(descriptors);
+        if (descriptors.Length == 0)
+        {
+            throw new ArgumentException("Name at least one broadcast state (a MapStateDescriptor).", nameof(descriptors));
+        }
+
+        foreach (var descriptor in descriptors)
+        {
+            ArgumentNullException.ThrowIfNull(descriptor, nameof(descriptors));
+            if (!descriptor.GetType().IsGenericType || descriptor.GetType().GetGenericTypeDefinition() != typeof(MapStateDescriptor<,>))
+            {
+                throw new ArgumentException($"Broadcast state is map state: {descriptor} is not a MapStateDescriptor.", nameof(descriptors));
+            }
+        }
+
+        return new BroadcastStream<T>(new BroadcastNode<T>(Pipeline, Node, descriptors));
     }
 
     /// <summary>

@@ -19,6 +19,18 @@ public sealed class KeyedStream<T, TKey>
         return new WindowedStream<T, TKey>(Node, assigner, assigner.DefaultTrigger);
     }
 
+    /// <summary>Connects a broadcast stream: its records reach every key group, for a <see cref="KeyedBroadcastProcessFunction{TKey,TIn,TBroadcast,TOut}"/>.</summary>
+    public BroadcastConnectedStream<T, TKey, TBroadcast> Connect<TBroadcast>(BroadcastStream<TBroadcast> broadcast)
+    {
+        ArgumentNullException.ThrowIfNull(broadcast);
+        if (broadcast.Node.Pipeline != Node.Pipeline)
+        {
+            throw new InvalidOperationException($"The broadcast stream belongs to pipeline '{broadcast.Node.Pipeline.Id}', not '{Node.Pipeline.Id}'.");
+        }
+
+        return new BroadcastConnectedStream<T, TKey, TBroadcast>(Node, broadcast.Node);
+    }
+
     /// <summary>
     /// Runs <paramref name="function"/> per record and per timer with keyed state and timers. The one instance serves
     /// every key group of a silo: it must keep no mutable fields (use the factory overload to hold state handles).

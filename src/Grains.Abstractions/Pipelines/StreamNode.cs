@@ -16,6 +16,9 @@ internal abstract class StreamNode(Pipeline pipeline, StreamNode? input, string 
 
     public StreamNode? Input { get; } = input;
 
+    /// <summary>The other input of a two-input node (a co-process or broadcast process stage); null for every other node.</summary>
+    public virtual StreamNode? SecondInput => null;
+
     public string Name { get; } = name;
 
     /// <summary>This operator's own <see cref="ErrorPolicy"/> (<c>DataStream.OnError</c>); null: the pipeline's.</summary>
@@ -47,6 +50,12 @@ internal interface IStreamNodeVisitor<out TResult>
     TResult VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node) where TKey : notnull;
 
     TResult VisitSideOutput<T>(SideOutputNode<T> node);
+
+    TResult VisitCoProcess<TIn1, TIn2, TKey, TOut>(CoProcessNode<TIn1, TIn2, TKey, TOut> node) where TKey : notnull;
+
+    TResult VisitBroadcast<T>(BroadcastNode<T> node);
+
+    TResult VisitBroadcastProcess<TIn, TKey, TBroadcast, TOut>(BroadcastProcessNode<TIn, TKey, TBroadcast, TOut> node) where TKey : notnull;
 
     TResult VisitSink<T>(SinkNode<T> node);
 }

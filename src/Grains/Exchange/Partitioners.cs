@@ -59,3 +59,23 @@ internal sealed class ForwardPartitioner<T>(RecordBatchBuilder<T>[] buffers, IBu
         }
     }
 }
+
+/// <summary>
+/// The end of a chain before a broadcast edge: every record goes into the buffer of every task of the next stage
+/// (Flink's broadcast partitioning), so each key group sees the whole stream in its channel's order.
+/// </summary>
+internal sealed class BroadcastPartitioner<T>(RecordBatchBuilder<T>[] buffers, IBufferedOutput output, int bufferSize) : IRecordSink<T>
+{
+    public void Push(T value, long timestamp)
+    {
+        for (var target = 0; target < buffers.Length; target++)
+        {
+            var buffer = buffers[target];
+            buffer.Add(value, timestamp);
+            if (buffer.Count >= bufferSize)
+            {
+                output.OnBufferFull(target);
+            }
+        }
+    }
+}

@@ -221,7 +221,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         if (batch.Records is { } records)
         {
-            _task.Process(records);
+            _task.Process(records, _stage.PortOf(batch.Channel));
         }
 
         var wasIdle = _gate.Idle;
@@ -363,13 +363,13 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     {
         public List<ExchangeSender> Senders { get; } = [];
 
-        public override InputPlan InputOf(StagePlan target) => target.InputFrom(fromSource: false, grain._stage.Index);
+        public override InputPlan InputOf(StagePlan target, int port) => target.InputFrom(fromSource: false, grain._stage.Index, port);
 
-        public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
+        public override IBufferedOutput CreateOutput(StagePlan target, int port, IRecordBatchBuilder[] buffers)
         {
-            var senderChannel = InputOf(target).ChannelOffset + TaskIndex;
+            var senderChannel = InputOf(target, port).ChannelOffset + TaskIndex;
             var sender = new ExchangeSender(
-                grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target), buffers, grain._logger, Clock,
+                grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target, port), buffers, grain._logger, Clock,
                 grain.OnChannelFailed, Attempt);
             Senders.Add(sender);
             Outputs.Add(sender);

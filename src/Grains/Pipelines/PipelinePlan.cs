@@ -58,8 +58,11 @@ internal enum StageKind
     Sink,
 }
 
-/// <summary>Where a stage's input comes from; channel ids at the receiver are <c>ChannelOffset + sender index</c>.</summary>
-internal sealed record InputPlan(bool FromSource, int Upstream, int UpstreamParallelism, int ChannelOffset);
+/// <summary>
+/// Where a stage's input comes from; channel ids at the receiver are <c>ChannelOffset + sender index</c>. <see cref="Port"/>
+/// says which input of a two-input stage it feeds (0: the first or only one, 1: the second or broadcast one).
+/// </summary>
+internal sealed record InputPlan(bool FromSource, int Upstream, int UpstreamParallelism, int ChannelOffset, int Port = 0);
 
 /// <summary>A source and its partitions: the source stage, which runs inside the stream provider's receivers.</summary>
 internal sealed class SourcePlan(int index, StreamNode node, string name, int partitions, bool carriesWatermarks)
@@ -97,9 +100,29 @@ internal sealed class StagePlan(int index, StageKind kind, string name, int para
     /// <summary>Stages this stage's chain sends to.</summary>
     public List<int> Targets { get; } = [];
 
-    public InputPlan InputFrom(bool fromSource, int upstream) =>
-        Inputs.Find(i => i.FromSource == fromSource && i.Upstream == upstream)
-        ?? throw new InvalidOperationException($"Stage {Index} has no input from {(fromSource ? "source" : "stage")} {upstream}.");
+    public InputPlan InputFrom(bool fromSource, int upstream, int port = 0) =>
+        Inputs.Find(i => i.FromSource == fromSource && i.Upstream == upstream && i.Port == port)
+        ?? throw new InvalidOperationException($"Stage {Index} has no input from {(fromSource ? "source" : "stage")} {upstream} on port {port}.");
+
+    private int[]? _portOfChannel;
+
+    /// <summary>Which input (port) a channel belongs to; built once the plan is complete, then a lookup per batch.</summary>
+    public int PortOf(int channel)
+    {
+        var ports = _portOfChannel ??= BuildPorts();
+        return (uint)channel < (uint)ports.Length ? ports[channel] : 0;
+    }
+
+    private int[] BuildPorts()
+    {
+        var ports = new int[Inputs.Sum(i => i.UpstreamParallelism)];
+        foreach (var input in Inputs)
+        {
+            Array.Fill(ports, input.Port, input.ChannelOffset, input.UpstreamParallelism);
+        }
+
+        return ports;
+    }
 
     /// <summary>Which sender tasks feed task <paramref name="task"/>: all of them for a keyed stage; for a sink see <see cref="FeedsSinkTask"/>.</summary>
     public IReadOnlyList<int> ChannelsOf(int task)

@@ -33,6 +33,12 @@ internal static class PipelinePlanner
         while (queue.Count > 0)
         {
             var node = queue.Dequeue();
+            if (node.SecondInput is { } second && !(seen.Contains(node.Input!) && seen.Contains(second)))
+            {
+                // A two-input stage is numbered once both its inputs are: it comes again through the other one.
+                continue;
+            }
+
             if (!seen.Add(node))
             {
                 continue;
@@ -65,21 +71,30 @@ internal static class PipelinePlanner
 
         foreach (var source in sources)
         {
-            source.Targets.AddRange(WalkChain(id, source.Node, consumers, stageOf, allowTimestamps: true));
-            foreach (var target in source.Targets)
+            foreach (var (target, port) in WalkChain(id, source.Node, consumers, stageOf, allowTimestamps: true))
             {
                 var stage = stages[target - 1];
-                stage.Inputs.Add(new InputPlan(true, source.Index, source.Partitions, NextOffset(stage)));
+                stage.Inputs.Add(new InputPlan(true, source.Index, source.Partitions, NextOffset(stage), port));
+                AddOnce(source.Targets, target);
             }
         }
 
         foreach (var stage in stages)
         {
-            stage.Targets.AddRange(WalkChain(id, stage.Head, consumers, stageOf, allowTimestamps: false));
-            foreach (var target in stage.Targets)
+            foreach (var (target, port) in WalkChain(id, stage.Head, consumers, stageOf, allowTimestamps: false))
             {
                 var downstream = stages[target - 1];
-                downstream.Inputs.Add(new InputPlan(false, stage.Index, stage.Parallelism, NextOffset(downstream)));
+                downstream.Inputs.Add(new InputPlan(false, stage.Index, stage.Parallelism, NextOffset(downstream), port));
+                AddOnce(stage.Targets, target);
+            }
+        }
+
+        foreach (var stage in stages.Where(s => s.Head.SecondInput is not null))
+        {
+            // The stage's watermark is the minimum over both inputs: one without watermarks would hold event time back for good.
+            if (HasWatermarks(stage.Head.Input!) != HasWatermarks(stage.Head.SecondInput!))
+            {
+                throw Invalid(id, $"two-input stage '{stage.Name}' has watermarks on only one input; its watermark is the minimum over both, so call .WithTimestamps(...) before both (a side with no event time can use WatermarkStrategy.WithIdleness to stay out of it when quiet).");
             }
         }
 
@@ -143,16 +158,26 @@ internal static class PipelinePlanner
 
             list.Add(node);
             stack.Push(node.Input);
+            if (node.SecondInput is { } second)
+            {
+                if (!consumers.TryGetValue(second, out var secondList))
+                {
+                    consumers[second] = secondList = [];
+                }
+
+                secondList.Add(node);
+                stack.Push(second);
+            }
         }
 
         return consumers;
     }
 
-    /// <summary>Follows the chain fused into a stage and returns the stages it sends to.</summary>
-    private static List<int> WalkChain(
+    /// <summary>Follows the chain fused into a stage and returns the stages it sends to, with the input (port) of each it feeds.</summary>
+    private static List<(int Stage, int Port)> WalkChain(
         string id, StreamNode head, Dictionary<StreamNode, List<StreamNode>> consumers, Dictionary<StreamNode, StagePlan> stageOf, bool allowTimestamps)
     {
-        var targets = new List<int>();
+        var targets = new List<(int Stage, int Port)>();
         var stack = new Stack<StreamNode>(consumers.GetValueOrDefault(head, []));
         while (stack.Count > 0)
         {
@@ -160,12 +185,12 @@ internal static class PipelinePlanner
             switch (node)
             {
                 case ISinkNode:
-                    targets.Add(stageOf[node].Index);
+                    targets.Add((stageOf[node].Index, 0));
                     break;
-                case IKeyByNode:
+                case IKeyByNode or IBroadcastNode:
                     foreach (var keyed in consumers.GetValueOrDefault(node, []))
                     {
-                        targets.Add(stageOf[keyed].Index);
+                        targets.Add((stageOf[keyed].Index, keyed.SecondInput == node ? 1 : 0));
                     }
 
                     break;
@@ -205,6 +230,14 @@ internal static class PipelinePlanner
         }
 
         return false;
+    }
+
+    private static void AddOnce(List<int> targets, int target)
+    {
+        if (!targets.Contains(target))
+        {
+            targets.Add(target);
+        }
     }
 
     private static int NextOffset(StagePlan stage) => stage.Inputs.Sum(i => i.UpstreamParallelism);

@@ -371,12 +371,12 @@ internal sealed class SourceTaskContext(PipelinePlan plan, SourcePlan source, in
 
     public List<SourceEmitter> Emitters { get; } = [];
 
-    public override InputPlan InputOf(StagePlan target) => target.InputFrom(fromSource: true, source.Index);
+    public override InputPlan InputOf(StagePlan target, int port) => target.InputFrom(fromSource: true, source.Index, port);
 
-    public override IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers)
+    public override IBufferedOutput CreateOutput(StagePlan target, int port, IRecordBatchBuilder[] buffers)
     {
-        var channel = InputOf(target).ChannelOffset + TaskIndex;
-        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target), buffers, pull, Attempt);
+        var channel = InputOf(target, port).ChannelOffset + TaskIndex;
+        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target, port), buffers, pull, Attempt);
         Emitters.Add(emitter);
         return emitter;
     }

@@ -113,7 +113,7 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
                 buffers[g] = new RecordBatchBuilder<T>(16);
             }
 
-            var output = context.CreateOutput(stage, buffers);
+            var output = context.CreateOutput(stage, PortOf(targets[i], node), buffers);
             partitioners[i] = new KeyGroupPartitioner<T, TKey>(
                 node.Selector,
                 new KeyGroupAssigner<TKey>(stage.Parallelism, serializer),
@@ -131,15 +131,38 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     public object VisitSink<T>(SinkNode<T> node)
     {
         var stage = context.Plan.StageOf(node);
-        var buffers = new RecordBatchBuilder<T>[context.TargetsOf(stage).Length];
+        var buffers = new RecordBatchBuilder<T>[context.TargetsOf(stage, port: 0).Length];
         for (var i = 0; i < buffers.Length; i++)
         {
             buffers[i] = new RecordBatchBuilder<T>(64);
         }
 
-        var output = context.CreateOutput(stage, buffers);
+        var output = context.CreateOutput(stage, port: 0, buffers);
         return new ForwardPartitioner<T>(buffers, output, context.Plan.Options.BufferSize);
     }
+
+    /// <summary>Every record into the buffer of every key group of the stage reading the broadcast (its second input).</summary>
+    public object VisitBroadcast<T>(BroadcastNode<T> node)
+    {
+        var targets = context.Plan.ConsumersOf(node);
+        var partitioners = new IRecordSink<T>[targets.Count];
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var stage = context.Plan.StageOf(targets[i]);
+            var buffers = new RecordBatchBuilder<T>[stage.Parallelism];
+            for (var g = 0; g < buffers.Length; g++)
+            {
+                buffers[g] = new RecordBatchBuilder<T>(16);
+            }
+
+            partitioners[i] = new BroadcastPartitioner<T>(buffers, context.CreateOutput(stage, port: 1, buffers), context.Plan.Options.BufferSize);
+        }
+
+        return partitioners.Length == 1 ? partitioners[0] : new BroadcastSink<T>(partitioners);
+    }
+
+    /// <summary>The input of <paramref name="consumer"/> that <paramref name="producer"/> feeds: 1 for a two-input stage's second input.</summary>
+    private static int PortOf(StreamNode consumer, StreamNode producer) => consumer.SecondInput == producer ? 1 : 0;
 
     // Heads are not consumers inside a chain: the planner starts a new stage at each of them.
     public object VisitSource<T>(SourceNode<T> node) => throw new InvalidOperationException("A source cannot consume another node.");
@@ -151,6 +174,14 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     public object VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
         where TKey : notnull =>
         throw new InvalidOperationException("A process function starts its own stage.");
+
+    public object VisitCoProcess<TIn1, TIn2, TKey, TOut>(CoProcessNode<TIn1, TIn2, TKey, TOut> node)
+        where TKey : notnull =>
+        throw new InvalidOperationException("A co-process function starts its own stage.");
+
+    public object VisitBroadcastProcess<TIn, TKey, TBroadcast, TOut>(BroadcastProcessNode<TIn, TKey, TBroadcast, TOut> node)
+        where TKey : notnull =>
+        throw new InvalidOperationException("A broadcast process function starts its own stage.");
 }
 
 /// <summary>Builds the task that runs a keyed or sink stage's head and everything chained after it.</summary>
@@ -174,6 +205,27 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
         var op = new KeyedProcessOperator<TIn, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
+    }
+
+    public override IStageTask VisitCoProcess<TIn1, TIn2, TKey, TOut>(CoProcessNode<TIn1, TIn2, TKey, TOut> node)
+    {
+        var output = _chain.ConsumersOf<TOut>(node);
+        var serializers = new OrleansStateSerializers(context.Services);
+        var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
+        var op = new KeyedCoProcessOperator<TIn1, TIn2, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
+        var second = new KeyedSecondInput<TIn2, TKey>(node.KeyBy2.Selector, op, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn1, TKey>(node.KeyBy1.Selector, op, context.Outputs, context.Counters, context.Errors, second);
+    }
+
+    public override IStageTask VisitBroadcastProcess<TIn, TKey, TBroadcast, TOut>(BroadcastProcessNode<TIn, TKey, TBroadcast, TOut> node)
+    {
+        var output = _chain.ConsumersOf<TOut>(node);
+        var serializers = new OrleansStateSerializers(context.Services);
+        var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
+        var op = new KeyedBroadcastProcessOperator<TIn, TKey, TBroadcast, TOut>(
+            node.Name, node.CreateFunction(), node.Broadcast.Descriptors, output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
+        var second = new BroadcastSecondInput<TBroadcast>(op, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors, second);
     }
 
     public override IStageTask VisitSink<T>(SinkNode<T> node) =>

@@ -31,5 +31,13 @@ internal abstract class HeadVisitor<TResult>(string what) : IStreamNodeVisitor<T
 
     public virtual TResult VisitSink<T>(SinkNode<T> node) => Unsupported(node);
 
+    public virtual TResult VisitCoProcess<TIn1, TIn2, TKey, TOut>(CoProcessNode<TIn1, TIn2, TKey, TOut> node)
+        where TKey : notnull => Unsupported(node);
+
+    public virtual TResult VisitBroadcast<T>(BroadcastNode<T> node) => Unsupported(node);
+
+    public virtual TResult VisitBroadcastProcess<TIn, TKey, TBroadcast, TOut>(BroadcastProcessNode<TIn, TKey, TBroadcast, TOut> node)
+        where TKey : notnull => Unsupported(node);
+
     private TResult Unsupported(StreamNode node) => throw new InvalidOperationException($"{what}: '{node.Name}' does not start this kind of stage.");
 }

@@ -20,6 +20,9 @@ internal interface IStageTask
 
     void Process(RecordBatch batch);
 
+    /// <summary>Records of input <paramref name="port"/> (0, or 1 for the second input of a two-input stage).</summary>
+    void Process(RecordBatch batch, int port) => Process(batch);
+
     /// <summary>Fires event-time timers up to the watermark, then forwards it downstream.</summary>
     void OnWatermark(long watermark);
 

@@ -3,13 +3,18 @@ using Sluice.Operators;
 
 namespace Sluice.Tasks;
 
-/// <summary>A key group's task: extracts each record's key and hands it to the keyed operator.</summary>
+/// <summary>
+/// A key group's task: extracts each record's key and hands it to the keyed operator. A two-input stage (co-process,
+/// broadcast) hands batches of its second input to <paramref name="secondInput"/>; watermarks, barriers and idleness of
+/// both inputs are merged by the grain's input gate, which reads the channels of both.
+/// </summary>
 internal sealed class KeyedStageTask<TIn, TKey>(
     Func<TIn, TKey> keySelector,
     IKeyedOperator<TIn, TKey> keyedOperator,
     IReadOnlyList<IStageOutput> outputs,
     OperatorCounters counters,
-    UserErrorReporter errors) : IStageTask
+    UserErrorReporter errors,
+    ISecondInput? secondInput = null) : IStageTask
     where TKey : notnull
 {
     public OperatorCounters Counters => counters;
@@ -17,6 +22,18 @@ internal sealed class KeyedStageTask<TIn, TKey>(
     public long? NextProcessingTime => keyedOperator.NextProcessingTime;
 
     public int StateEntries => keyedOperator.StateEntries;
+
+    public void Process(RecordBatch batch, int port)
+    {
+        if (port == 0)
+        {
+            Process(batch);
+        }
+        else
+        {
+            (secondInput ?? throw new InvalidOperationException($"A batch arrived on input {port} of a single-input task.")).Process(batch);
+        }
+    }
 
     public void Process(RecordBatch batch)
     {

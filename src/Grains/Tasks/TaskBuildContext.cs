@@ -32,12 +32,12 @@ internal abstract class TaskBuildContext(PipelinePlan plan, int taskIndex, IServ
     /// <summary>The pipeline attempt this task runs in; stamped on everything it sends.</summary>
     public long Attempt { get; init; }
 
-    /// <summary>The input of <paramref name="target"/> that this task sends on.</summary>
-    public abstract InputPlan InputOf(StagePlan target);
+    /// <summary>The input of <paramref name="target"/> that this task sends on (<paramref name="port"/> 1: a two-input stage's second input).</summary>
+    public abstract InputPlan InputOf(StagePlan target, int port);
 
     /// <summary>The tasks of <paramref name="target"/> this task sends to; its output needs one buffer per target, in this order.</summary>
-    public int[] TargetsOf(StagePlan target) => target.TargetsOf(InputOf(target), TaskIndex);
+    public int[] TargetsOf(StagePlan target, int port) => target.TargetsOf(InputOf(target, port), TaskIndex);
 
-    /// <summary>Creates the transport for one edge: per-target buffers in, batches out to <paramref name="target"/>.</summary>
-    public abstract IBufferedOutput CreateOutput(StagePlan target, IRecordBatchBuilder[] buffers);
+    /// <summary>Creates the transport for one edge: per-target buffers in, batches out to input <paramref name="port"/> of <paramref name="target"/>.</summary>
+    public abstract IBufferedOutput CreateOutput(StagePlan target, int port, IRecordBatchBuilder[] buffers);
 }

@@ -4,13 +4,16 @@ using Sluice.State.Snapshots;
 namespace Sluice.ProcessFunctions;
 
 /// <summary>
-/// Snapshot and restore of a process function's key group: the backend's keyed state, both kinds of timers and the
-/// watermark, in the same framed envelope as the window operator's.
+/// Snapshot and restore of a process function's key group: the backend's keyed state, both kinds of timers, the
+/// watermark and what the operator adds (broadcast state), in the same framed envelope as the window operator's.
 /// </summary>
-internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut>
+internal abstract partial class ProcessOperatorBase<TKey, TOut>
 {
     /// <summary>Names what the snapshot bytes mean; a snapshot is only restored into an operator with the same schema.</summary>
-    public string SnapshotSchema => $"process:{_name}|key:{typeof(TKey).FullName}|layout:1";
+    public string SnapshotSchema => $"{SchemaKind}:{Name}|key:{typeof(TKey).FullName}|layout:1";
+
+    /// <summary>The kind of operator in the schema: <c>process</c>, <c>coprocess</c> or <c>broadcast-process</c>.</summary>
+    protected abstract string SchemaKind { get; }
 
     public byte[] Snapshot()
     {
@@ -20,6 +23,7 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut>
             EventTimers = Columns(_timers.EventTimers),
             ProcessingTimers = Columns(_timers.ProcessingTimers),
             Watermark = CurrentWatermark,
+            Broadcast = SnapshotOperatorState(),
         };
         return SnapshotEnvelope.Wrap(SnapshotSchema, _snapshotSerializer.SerializeToArray(snapshot));
     }
@@ -27,9 +31,9 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut>
     /// <summary>Replaces all state and timers with the snapshot's; frame, checksum and schema are checked first.</summary>
     public void Restore(ReadOnlyMemory<byte> blob)
     {
-        var payload = SnapshotEnvelope.Unwrap(blob, SnapshotSchema, $"process operator '{_name}'");
+        var payload = SnapshotEnvelope.Unwrap(blob, SnapshotSchema, $"process operator '{Name}'");
         var snapshot = _snapshotSerializer.Deserialize(payload.Span)
-            ?? throw new SnapshotCorruptedException($"process operator '{_name}': the snapshot payload is empty.");
+            ?? throw new SnapshotCorruptedException($"process operator '{Name}': the snapshot payload is empty.");
         _backend.Restore(snapshot.State);
         _timers.Clear();
         var events = snapshot.EventTimers;
@@ -46,6 +50,14 @@ internal sealed partial class KeyedProcessOperator<TIn, TKey, TOut>
 
         CurrentWatermark = snapshot.Watermark;
         _time.Watermark = snapshot.Watermark;
+        RestoreOperatorState(snapshot.Broadcast);
+    }
+
+    /// <summary>State of the operator beside the keyed state (broadcast state); null when it has none.</summary>
+    protected virtual BroadcastStateSnapshot? SnapshotOperatorState() => null;
+
+    protected virtual void RestoreOperatorState(BroadcastStateSnapshot? snapshot)
+    {
     }
 
     private static KeyTimerColumns<TKey> Columns(IReadOnlyCollection<(ProcessTimerScope<TKey> Scope, long Time)> timers)
