@@ -108,7 +108,7 @@ public sealed class TwoInputClusterPropertyTests(ITestOutputHelper output) : IDi
         {
             var victim = cluster.Cluster.SecondarySilos[^1];
             output.WriteLine($"killing {victim.SiloAddress} after {committedEpochs()} committed epochs");
-            await cluster.Cluster.KillSiloAsync(victim);
+            await cluster.CrashSiloAsync(victim);
             await AppendUntilAsync(append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
         }
 
