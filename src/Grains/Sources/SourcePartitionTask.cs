@@ -285,6 +285,14 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         var changed = watermark != _broadcastWatermark || _idle != _broadcastIdle;
         var due = changed && now - _lastBroadcastAt >= _watermarkInterval;
         _pull.StampedWatermark = watermark;
+        if (_idle && _recordsRead > before)
+        {
+            // Records read before the partition went idle (the reader marked it so after them) leave first; a batch with
+            // records is activity, so every target then hears of the idleness in a message of its own.
+            FlushAll(watermark, ChannelFlags.None, everyTarget: false);
+            due = true;
+        }
+
         FlushAll(watermark, _idle ? ChannelFlags.Idle : ChannelFlags.None, everyTarget: due);
         if (due)
         {
