@@ -104,7 +104,7 @@ public sealed class SluiceCluster : IAsyncDisposable
                     return;
                 }
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or OperationCanceledException)
             {
                 // the membership may be busy with the change; ask again
             }
