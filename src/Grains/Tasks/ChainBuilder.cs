@@ -107,12 +107,7 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
         for (var i = 0; i < targets.Count; i++)
         {
             var stage = context.Plan.StageOf(targets[i]);
-            var buffers = new RecordBatchBuilder<T>[stage.Parallelism];
-            for (var g = 0; g < buffers.Length; g++)
-            {
-                buffers[g] = new RecordBatchBuilder<T>(16);
-            }
-
+            var buffers = NewBuffers<T>(stage.Parallelism, 16);
             var output = context.CreateOutput(stage, PortOf(targets[i], node), buffers);
             partitioners[i] = new KeyGroupPartitioner<T, TKey>(
                 node.Selector,
@@ -131,11 +126,7 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
     public object VisitSink<T>(SinkNode<T> node)
     {
         var stage = context.Plan.StageOf(node);
-        var buffers = new RecordBatchBuilder<T>[context.TargetsOf(stage, port: 0).Length];
-        for (var i = 0; i < buffers.Length; i++)
-        {
-            buffers[i] = new RecordBatchBuilder<T>(64);
-        }
+        var buffers = NewBuffers<T>(context.TargetsOf(stage, port: 0).Length, 64);
 
         var output = context.CreateOutput(stage, port: 0, buffers);
         return new ForwardPartitioner<T>(buffers, output, context.Plan.Options.BufferSize);
@@ -149,16 +140,23 @@ internal sealed class ChainBuilder(TaskBuildContext context) : IStreamNodeVisito
         for (var i = 0; i < targets.Count; i++)
         {
             var stage = context.Plan.StageOf(targets[i]);
-            var buffers = new RecordBatchBuilder<T>[stage.Parallelism];
-            for (var g = 0; g < buffers.Length; g++)
-            {
-                buffers[g] = new RecordBatchBuilder<T>(16);
-            }
-
+            var buffers = NewBuffers<T>(stage.Parallelism, 16);
             partitioners[i] = new BroadcastPartitioner<T>(buffers, context.CreateOutput(stage, port: 1, buffers), context.Plan.Options.BufferSize);
         }
 
         return partitioners.Length == 1 ? partitioners[0] : new BroadcastSink<T>(partitioners);
+    }
+
+    /// <summary>One record buffer per target task of an edge.</summary>
+    private static RecordBatchBuilder<T>[] NewBuffers<T>(int targets, int capacity)
+    {
+        var buffers = new RecordBatchBuilder<T>[targets];
+        for (var i = 0; i < buffers.Length; i++)
+        {
+            buffers[i] = new RecordBatchBuilder<T>(capacity);
+        }
+
+        return buffers;
     }
 
     /// <summary>The input of <paramref name="consumer"/> that <paramref name="producer"/> feeds: 1 for a two-input stage's second input.</summary>
