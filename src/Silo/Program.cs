@@ -6,6 +6,7 @@ using Sluice.Silo.Cli;
 using Sluice.Silo.Demo;
 using Sluice.Silo.Hosting;
 using Sluice.Silo.Jobs;
+using Sluice.Silo.Jobs.Fraud;
 using Sluice.Sinks;
 using Sluice.Sources.Kafka;
 using Sluice.Storage;
@@ -36,9 +37,13 @@ else if (string.Equals(host.Job.Trim(), WindowedCountsJob.Name, StringComparison
 {
     WindowedCountsJob.Register(builder.Services, builder.Configuration);
 }
+else if (string.Equals(host.Job.Trim(), FraudJob.Name, StringComparison.OrdinalIgnoreCase))
+{
+    FraudJob.Register(builder.Services, builder.Configuration);
+}
 else
 {
-    throw new InvalidOperationException($"Unknown Sluice:Job '{host.Job}'; use 'demo' or '{WindowedCountsJob.Name}'.");
+    throw new InvalidOperationException($"Unknown Sluice:Job '{host.Job}'; use 'demo', '{WindowedCountsJob.Name}' or '{FraudJob.Name}'.");
 }
 
 if (runDemo)

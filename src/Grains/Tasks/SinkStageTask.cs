@@ -31,7 +31,7 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     /// <summary>The watermark, the prepared transactions not known committed, and the open epoch.</summary>
     public byte[]? ExportForMigration()
     {
-        if (writer is not ITransactionalSink<T>)
+        if (writer is not ITransactionalSink<T> && !_finished)
         {
             writer.Flush(); // what a plain writer buffered leaves before the task moves
         }
@@ -117,7 +117,13 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     {
         if (writer is not ITransactionalSink<T> transactional)
         {
-            writer.Flush();
+            // A finished writer flushed in Finish and may have released its client (the Kafka sink disposes its
+            // producer), while checkpoints of the rest of the pipeline still reach this task.
+            if (!_finished)
+            {
+                writer.Flush();
+            }
+
             return Task.FromResult<byte[]?>(null);
         }
 

@@ -17,6 +17,6 @@ internal sealed class SluiceHostOptions
 
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The built-in job this silo runs: "demo" (default) or "windowed-counts" (section Jobs:WindowedCounts).</summary>
+    /// <summary>The built-in job this silo runs: "demo" (default), "windowed-counts" (section Jobs:WindowedCounts) or "fraud" (section Jobs:Fraud).</summary>
     public string Job { get; set; } = "demo";
 }
