@@ -40,19 +40,7 @@ internal sealed class ClickProducer(DemoKafka kafka, DemoOptions demo, ILogger<C
                         Value = JsonSerializer.SerializeToUtf8Bytes(click, DemoJson.Default.ClickEvent),
                         Timestamp = new Timestamp(click.Timestamp, TimestampType.CreateTime),
                     };
-                    try
-                    {
-                        producer.Produce(new TopicPartition(topic, p), message);
-                    }
-                    catch (ProduceException<string, byte[]> ex)
-                    {
-                        if (failures++ % 1000 == 0)
-                        {
-                            logger.LogWarning("Producing demo clicks failed ({Failures} so far): {Reason}", failures, ex.Error.Reason);
-                        }
-
-                        producer.Poll(TimeSpan.FromMilliseconds(100));
-                    }
+                    DemoProducing.Produce(producer, new TopicPartition(topic, p), message, ref failures, logger, "demo clicks");
                 }
             }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Confluent.Kafka;
+using Sluice.Silo.Demo;
 
 namespace Sluice.Silo.Jobs.Fraud;
 
@@ -51,21 +52,13 @@ internal sealed class FraudProducer(FraudKafka kafka, FraudOptions options, ILog
                     rules++;
                 }
 
-                try
-                {
-                    producer.Produce(
-                        new TopicPartition(topic, record.Partition),
-                        new Message<string, byte[]> { Key = key, Value = value, Timestamp = new Timestamp(ts, TimestampType.CreateTime) });
-                }
-                catch (ProduceException<string, byte[]> ex)
-                {
-                    if (failures++ % 1000 == 0)
-                    {
-                        logger.LogWarning("Producing fraud demo data failed ({Failures} so far): {Reason}", failures, ex.Error.Reason);
-                    }
-
-                    producer.Poll(TimeSpan.FromMilliseconds(100));
-                }
+                DemoProducing.Produce(
+                    producer,
+                    new TopicPartition(topic, record.Partition),
+                    new Message<string, byte[]> { Key = key, Value = value, Timestamp = new Timestamp(ts, TimestampType.CreateTime) },
+                    ref failures,
+                    logger,
+                    "fraud demo data");
             }
 
             await Task.Delay(50, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
