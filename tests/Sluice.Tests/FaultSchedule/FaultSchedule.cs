@@ -91,7 +91,7 @@ public sealed record ScheduledFault(int AtMs, FaultKind Kind, int DurationMs, in
 /// seed and the faults with their times. Running it is not deterministic (thread timing), so a replay reproduces the
 /// faults and the input, not every interleaving.
 /// </summary>
-public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, bool FileSink, int PhaseMs, IReadOnlyList<ScheduledFault> Faults)
+public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool FileSink, int PhaseMs, IReadOnlyList<ScheduledFault> Faults)
 {
     public const int DefaultPhaseMs = 4_000;
 
@@ -111,7 +111,10 @@ public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, bool FileS
         }
 
         faults.Sort((a, b) => a.AtMs.CompareTo(b.AtMs));
-        return new FaultSchedule(seed, silos, sliding, fileSink, DefaultPhaseMs, faults);
+        // Drawn last, so the draws above (and the fixed seeds chosen for them) are what they were before this choice.
+        var process = random.Next(3) == 0;
+        var stage = sliding ? FaultStage.SlidingWindow : process ? FaultStage.ProcessFunction : FaultStage.TumblingWindow;
+        return new FaultSchedule(seed, silos, stage, fileSink, DefaultPhaseMs, faults);
     }
 
     /// <summary>
@@ -127,11 +130,26 @@ public sealed record FaultSchedule(int Seed, int Silos, bool Sliding, bool FileS
     }
 
     public string Describe() =>
-        $"seed {Seed}: {Silos} silo(s), {(Sliding ? "sliding 100/50 ms" : "tumbling 100 ms")} windows, {(FileSink ? "file sink" : "committing sink")}, faults: "
+        $"seed {Seed}: {Silos} silo(s), {StageName}, {(FileSink ? "file sink" : "committing sink")}, faults: "
         + (Faults.Count == 0 ? "none" : string.Join("; ", Faults));
+
+    public string StageName => Stage switch
+    {
+        FaultStage.SlidingWindow => "sliding 100/50 ms windows",
+        FaultStage.ProcessFunction => "100 ms buckets in a keyed process function",
+        _ => "tumbling 100 ms windows",
+    };
 
     /// <summary>The command that runs this schedule again (with the same excluded kinds, which change what a seed draws).</summary>
     public string ReplayCommand(IReadOnlySet<FaultKind> excluded) =>
         (excluded.Count == 0 ? "" : $"SLUICE_FAULT_EXCLUDE={string.Join(",", excluded.Order())} ")
         + $"SLUICE_FAULT_SEED={Seed} dotnet test tests/Sluice.Tests --filter \"FullyQualifiedName~{nameof(FaultScheduleTests)}\"";
+}
+
+/// <summary>The keyed stage a schedule runs: a window operator, or keyed state and timers of a process function.</summary>
+public enum FaultStage
+{
+    TumblingWindow,
+    SlidingWindow,
+    ProcessFunction,
 }

@@ -36,7 +36,7 @@ internal sealed record FaultScheduleResult(
             $"result={(Passed ? "pass" : "FAIL")}",
             string.Create(CultureInfo.InvariantCulture, $"seconds={Seconds:0.0}"),
             $"silos={Schedule.Silos}",
-            $"window={(Schedule.Sliding ? "sliding" : "tumbling")}",
+            $"stage={Schedule.Stage}",
             $"sink={(Schedule.FileSink ? "file" : "committing")}",
             "faults=" + string.Join(",", Schedule.Faults.GroupBy(f => f.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}")),
             $"attempt={Attempt}",
@@ -49,8 +49,8 @@ internal sealed record FaultScheduleResult(
 }
 
 /// <summary>
-/// Runs one <see cref="FaultSchedule"/>: a checkpointed windowed pipeline (4 source partitions -> KeyBy -> tumbling or
-/// sliding window sum -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
+/// Runs one <see cref="FaultSchedule"/>: a checkpointed keyed pipeline (4 source partitions -> KeyBy -> tumbling or
+/// sliding window sum, or the same tumbling sum in a keyed process function (<see cref="ProcessWindowSum"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
 /// in-process cluster whose silos carry the fault filters and store; input is appended every 100 ms while the faults
 /// happen, then every fault heals, the input completes and the committed output must equal the brute-force oracle
 /// exactly, with the pipeline not FAILED.
@@ -77,7 +77,7 @@ internal static class FaultScheduleRun
         try
         {
             await using var cluster = await RecoveryScenario.StartAsync(root, schedule.Silos, silo => faults.Install(silo, root));
-            cluster.Register(Define(new ThrottledSource<Event>(input.Source, faults), sink.Definition, schedule.Sliding));
+            cluster.Register(Define(new ThrottledSource<Event>(input.Source, faults), sink.Definition, schedule.Stage));
             var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(PipelineId);
             actions = new FaultActions(cluster, PipelineId, WindowTasks, SinkTasks, sink, faults);
             actions.Note($"cluster of {schedule.Silos} started");
@@ -103,7 +103,7 @@ internal static class FaultScheduleRun
             actions.Note("healed; input completes");
             input.Append(rounds: 3);
             input.Source.CompleteAll();
-            var expected = Oracle(input, schedule.Sliding);
+            var expected = Oracle(input, schedule.Stage == FaultStage.SlidingWindow);
             (failure, recovery, history) = await AwaitCommittedAsync(cluster, coordinator, sink, expected, actions);
         }
         catch (Exception ex)
@@ -131,7 +131,7 @@ internal static class FaultScheduleRun
         return result;
     }
 
-    private static Pipeline Define(SourceDefinition<Event> source, SinkDefinition<WindowResult> sink, bool sliding)
+    private static Pipeline Define(SourceDefinition<Event> source, SinkDefinition<WindowResult> sink, FaultStage stage)
     {
         var pipeline = Pipeline.Create(PipelineId, o =>
         {
@@ -139,15 +139,15 @@ internal static class FaultScheduleRun
             // A checkpoint whose acknowledgement was lost fails after this, and the next one starts (the default is 2 min).
             o.CheckpointTimeout = TimeSpan.FromSeconds(3);
         });
-        WindowAssigner window = sliding
-            ? Sliding.Of(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50))
-            : Tumbling.Of(TimeSpan.FromMilliseconds(100));
-        pipeline.From(source)
+        var keyed = pipeline.From(source)
             .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)))
-            .KeyBy(e => e.Key)
-            .Window(window)
-            .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, w, sum) => new WindowResult(key, w.Start, w.End, sum), "sums")
-            .SinkTo(sink);
+            .KeyBy(e => e.Key);
+        var results = stage == FaultStage.ProcessFunction
+            ? keyed.Process(() => new ProcessWindowSum(100), "sums")
+            : keyed
+                .Window(stage == FaultStage.SlidingWindow ? Sliding.Of(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50)) : Tumbling.Of(TimeSpan.FromMilliseconds(100)))
+                .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, w, sum) => new WindowResult(key, w.Start, w.End, sum), "sums");
+        results.SinkTo(sink);
         return pipeline;
     }
 

@@ -45,10 +45,14 @@ public sealed class FaultScheduleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_fixed_seeds_draw_every_fault_kind()
+    public void The_fixed_seeds_draw_every_fault_kind_and_every_stage()
     {
         var drawn = Seeds.SelectMany(seed => FaultSchedule.Generate(seed).Faults.Select(f => f.Kind)).ToHashSet();
         Assert.Empty(FaultKinds.All.Except(drawn));
+        var stages = Seeds.Select(seed => FaultSchedule.Generate(seed).Stage).ToHashSet();
+        Assert.True(
+            Enum.GetValues<FaultStage>().All(stages.Contains),
+            string.Join("; ", Seeds.Select(seed => FaultSchedule.Generate(seed).Describe())));
     }
 
     [SkippableFact]
