@@ -302,9 +302,9 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private async Task ReportAsync(bool force)
     {
-        if (_task is null)
+        if (_task is null || ShutdownMigration.LastSiloLeaving(ServiceProvider))
         {
-            return;
+            return; // (the last silo is going: no pipeline grain can be placed to hear the report)
         }
 
         var c = _task.Counters;

@@ -40,6 +40,27 @@ internal static class ShutdownMigration
         return targets;
     }
 
+    /// <summary>True when this silo is no longer active and no other silo is: the cluster is going away with it.</summary>
+    public static bool LastSiloLeaving(IServiceProvider services)
+    {
+        var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        var snapshot = services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot;
+        if (snapshot.GetSiloStatus(self) == SiloStatus.Active)
+        {
+            return false;
+        }
+
+        foreach (var member in snapshot.Members.Values)
+        {
+            if (member.Status == SiloStatus.Active && !member.SiloAddress.Equals(self))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Spreads moved grains over <paramref name="targets"/> by a stable hash of their key.</summary>
     public static SiloAddress TargetFor(string key, List<SiloAddress> targets) =>
         targets[(int)(KeyGroups.Murmur3.Hash32(System.Text.Encoding.UTF8.GetBytes(key)) % (uint)targets.Count)];
