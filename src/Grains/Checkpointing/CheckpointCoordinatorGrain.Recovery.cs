@@ -194,7 +194,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         LogAttemptStarted(logger, _plan.Id, _attempt, metadata ?? "nothing", reason);
         if (broadcast)
         {
-            _ = BroadcastAttemptAsync(Directive());
+            _ = BroadcastAttemptAsync(Directive()); // a wake-up only: tasks and receivers also poll the directive, so a lost broadcast delays the attempt, never loses it
         }
     }
 
@@ -275,7 +275,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         }
 
         // A sink that misses it commits the epoch with the next completed checkpoint, or on restore.
-        _ = CallTasksAsync(sinksOnly: true, task => task.NotifyCheckpointCompleteAsync(id), $"checkpoint {id} completing");
+        _ = CallTasksAsync(sinksOnly: true, task => task.NotifyCheckpointCompleteAsync(id), $"checkpoint {id} completing"); // lossless: see above
     }
 
     private void Fail(string reason)

@@ -96,7 +96,7 @@ internal sealed partial class SourceQueueReceiver(
                     var position = task.InjectBarrier(directive.PendingCheckpoint, output);
                     var (source, partition) = task.Identity;
                     // Not awaited: the pull must not wait for the coordinator. A lost ack only makes this checkpoint time out.
-                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark, task.Idle);
+                    _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark, task.Idle); // lossless: the checkpoint times out and the next one is taken
                 }
             }
 
@@ -108,13 +108,13 @@ internal sealed partial class SourceQueueReceiver(
         if (now - _lastCheckpointPollAt >= (long)CheckpointPollInterval.TotalMilliseconds)
         {
             _lastCheckpointPollAt = now;
-            _ = PollCheckpointsAsync();
+            _ = PollCheckpointsAsync(); // a periodic read of the directive: a lost poll is repeated on the next interval
         }
 
         if (now - _lastReportAt >= (long)ReportInterval.TotalMilliseconds)
         {
             _lastReportAt = now;
-            _ = ReportAsync();
+            _ = ReportAsync(); // a periodic status report: the next one carries the same totals
         }
 
         return output;

@@ -46,7 +46,7 @@ internal interface IStageTask
 
     /// <summary>Everything the task holds, for its move to another silo (only when <see cref="CanMigrate"/>).</summary>
     // Keyed tasks: their snapshot, which completes synchronously. Sinks add what no checkpoint holds (the open epoch).
-    byte[]? ExportForMigration() => SnapshotAsync(0).Result;
+    byte[]? ExportForMigration() => SnapshotAsync(0).Result; // completed synchronously for keyed tasks (see above); sinks override this
 
     /// <summary>Continues from what <see cref="ExportForMigration"/> exported on the previous silo.</summary>
     void ImportMigrated(ReadOnlyMemory<byte> exported) => Restore(exported);

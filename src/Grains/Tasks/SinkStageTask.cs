@@ -164,7 +164,7 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
         var staged = new List<PendingTransaction>(_pending.Count);
         foreach (var epoch in _pending)
         {
-            if (epoch.CheckpointId <= checkpointId && epoch.Staging.Result is { } transaction)
+            if (epoch.CheckpointId <= checkpointId && epoch.Staging.Result is { } transaction) // completed: both callers wait for (or check) the staging first
             {
                 staged.Add(new PendingTransaction(epoch.CheckpointId, transaction));
             }
