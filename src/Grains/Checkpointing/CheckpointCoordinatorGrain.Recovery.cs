@@ -59,11 +59,11 @@ internal sealed partial class CheckpointCoordinatorGrain
         return Task.FromResult(Directive());
     }
 
-    public Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure)
+    public async Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure)
     {
         if (attempt != _attempt || _failed)
         {
-            return Task.CompletedTask; // about an attempt that is already over
+            return; // about an attempt that is already over
         }
 
         var what = $"{identity} failed in attempt {attempt}: {reason}";
@@ -73,16 +73,44 @@ internal sealed partial class CheckpointCoordinatorGrain
                 Fail(what);
                 break;
             case RestoreFailure.CorruptCheckpoint:
-                // The next attempt restores from the complete checkpoint before this one.
-                _unrestorable.Add(_restoreFrom);
-                RequestRestart($"{what}; checkpoint {_restoreFrom} is not restorable");
+                // The next attempt restores from the newest complete checkpoint that does not name the bad blob.
+                var skipped = await MarkUnrestorableAsync(identity);
+                RequestRestart($"{what}; checkpoint {_restoreFrom} is not restorable{skipped}");
                 break;
             default:
                 RequestRestart(what);
                 break;
         }
+    }
 
-        return Task.CompletedTask;
+    /// <summary>
+    /// Marks the checkpoint being restored unrestorable, and with it every complete checkpoint that names the same blob
+    /// for <paramref name="identity"/>: a task whose state did not change reuses its earlier blob, so one corrupted blob
+    /// can stand in several checkpoints, and restoring each of them in turn would spend a restart per checkpoint.
+    /// </summary>
+    private async Task<string> MarkUnrestorableAsync(TaskIdentity identity)
+    {
+        _unrestorable.Add(_restoreFrom);
+        if (identity.IsSource || _restoreMetadata is null
+            || await catalog.GetAsync(_restoreMetadata) is not { } restored
+            || restored.Tasks.FirstOrDefault(t => t.Stage == identity.Stage && t.Task == identity.Task)?.BlobPath is not { } blob)
+        {
+            return "";
+        }
+
+        var also = new List<long>();
+        foreach (var id in _completed)
+        {
+            if (id != _restoreFrom && !_unrestorable.Contains(id)
+                && await catalog.GetAsync(CheckpointLayout.Metadata(_plan.Id, id)) is { } metadata
+                && metadata.Tasks.Any(t => t.BlobPath == blob))
+            {
+                _unrestorable.Add(id);
+                also.Add(id);
+            }
+        }
+
+        return also.Count == 0 ? "" : $" (nor are checkpoints {string.Join(", ", also)}, which name the same blob {blob})";
     }
 
     private AttemptDirective Directive() => new(_attempt, _restoreFrom, _restoreMetadata, _restartAt is null ? _pending?.Id ?? 0 : 0, _failed);

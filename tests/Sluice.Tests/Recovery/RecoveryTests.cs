@@ -85,20 +85,26 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
             await RecoveryScenario.AppendUntilAsync(input, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
         }
 
-        // Flip the last payload byte of every task blob of the newest complete checkpoint.
+        // Flip the last payload byte of every task blob the newest complete checkpoint names. A task whose state did not
+        // change since an earlier checkpoint names that checkpoint's blob, so the blobs may lie in older folders, and every
+        // checkpoint naming one of them is unrestorable too.
         newest = Directory.GetDirectories(Path.Combine(_root, "corrupted"), "chk-*")
             .Where(d => File.Exists(Path.Combine(d, "_metadata")))
             .Max(d => long.Parse(Path.GetFileName(d)["chk-".Length..], System.Globalization.CultureInfo.InvariantCulture));
-        var folder = Path.Combine(_root, "corrupted", $"chk-{newest}");
+        var metadata = System.Text.Json.JsonSerializer.Deserialize(
+            await File.ReadAllBytesAsync(Path.Combine(_root, "corrupted", $"chk-{newest}", "_metadata")), Sluice.Checkpointing.CheckpointJson.Default.CheckpointMetadata)!;
+        var blobs = metadata.Tasks.Select(t => t.BlobPath).OfType<string>().Distinct().ToList();
         var corrupted = 0;
-        foreach (var blob in Directory.GetFiles(folder).Where(f => Path.GetFileName(f) != "_metadata"))
+        foreach (var blob in blobs)
         {
-            var bytes = await File.ReadAllBytesAsync(blob);
+            var file = Path.Combine(_root, blob);
+            var bytes = await File.ReadAllBytesAsync(file);
             bytes[^1] ^= 0x5A;
-            await File.WriteAllBytesAsync(blob, bytes);
+            await File.WriteAllBytesAsync(file, bytes);
             corrupted++;
         }
 
+        var oldestCorrupted = blobs.Min(b => Sluice.Checkpointing.CheckpointCatalog.TryParseId(b, out var id) ? id : newest);
         Assert.True(corrupted > 0, $"checkpoint {newest} should hold task blobs");
         var second = new CollectingSink<WindowResult>("second");
         await using (var cluster = await RecoveryScenario.StartAsync(_root, silos: 1))
@@ -110,7 +116,9 @@ public sealed class RecoveryTests(ITestOutputHelper output) : IDisposable
             var recovery = await cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>("corrupted").GetRecoveryAsync();
             // A task of the first attempt found the blob corrupted and ran nothing more; the second attempt restored the checkpoint before.
             output.WriteLine($"corrupted checkpoint {newest}; attempt {recovery.Attempt} restored from {recovery.RestoredFrom}: {recovery.LastRestartReason}");
-            Assert.True(recovery.RestoredFrom is > 0 && recovery.RestoredFrom < newest, $"should restore from a checkpoint before {newest}, restored from {recovery.RestoredFrom}");
+            Assert.True(recovery.RestoredFrom < oldestCorrupted && (recovery.RestoredFrom > 0 || oldestCorrupted == 1),
+                $"should restore from a checkpoint before {oldestCorrupted} (the oldest holding a corrupted blob), restored from {recovery.RestoredFrom}");
+            Assert.Equal(1, recovery.Restarts); // one restart however many checkpoints name the corrupted blobs
             Assert.Contains("checksum", recovery.LastRestartReason, StringComparison.OrdinalIgnoreCase);
         }
 
