@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Sluice.Functions;
 using Sluice.Operators;
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.State;
 using Sluice.State.Serialization;
 using Sluice.State.Snapshots;
@@ -34,7 +35,11 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly UserErrorReporter _errors;
     private readonly IStateSerializer<WindowSnapshot<TKey>> _snapshotSerializer;
     private readonly string _name;
+    private readonly long _allowedLateness;
+    private readonly OutputTag<TIn>? _lateDataTag;
+    private readonly SideOutputs _sideOutputs;
     private WindowScope<TKey> _scope;
+    private WindowFiring _firing;
 
     /// <summary>The name of the window contents' state in the backend.</summary>
     public const string ContentsState = "_window-contents";
@@ -45,9 +50,13 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         IKeyedStateBackend<TKey> backend,
         IStateSerializerProvider serializers,
         OperatorCounters counters,
-        UserErrorReporter errors)
+        UserErrorReporter errors,
+        SideOutputs? sideOutputs = null)
     {
         _name = node.Name;
+        _allowedLateness = node.Assigner.IsEventTime ? node.AllowedLateness : 0;
+        _lateDataTag = node.LateDataTag;
+        _sideOutputs = sideOutputs ?? SideOutputs.None;
         _assigner = node.Assigner;
         _trigger = node.Trigger;
         _aggregate = node.Aggregate;
@@ -88,14 +97,23 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             _scope = new WindowScope<TKey>(key, window);
             _contents.SetCurrentNamespace(window);
             _contents.Add(value);
+            _firing = FiringOf(window);
             Apply(_trigger.OnElement(timestamp, window, this));
             RegisterCleanupTimer(window);
         }
 
-        if (!accepted && count > 0)
+        if (!accepted && count > 0 && IsLate(timestamp))
         {
-            // Every window of the record has closed: Flink drops it (or sends it to the late side output).
-            _counters.LateRecordsDropped++;
+            // Every window of the record has been cleaned up: Flink sends it to the late side output or drops it.
+            if (_lateDataTag is null)
+            {
+                _counters.LateRecordsDropped++;
+            }
+            else
+            {
+                _counters.LateRecordsSideOutput++;
+                _sideOutputs.Emit(_lateDataTag, value, timestamp);
+            }
         }
     }
 
@@ -114,6 +132,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             SetScope(scope, time);
             if (_contents.TryGetAccumulator(out _))
             {
+                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
                 Apply(_trigger.OnEventTime(time, scope.Window, this));
             }
 
@@ -131,6 +150,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             SetScope(scope, time);
             if (_contents.TryGetAccumulator(out _))
             {
+                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
                 Apply(_trigger.OnProcessingTime(time, scope.Window, this));
             }
 
@@ -157,16 +177,31 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _time.CurrentTimestamp = time;
     }
 
+    /// <summary>Flink's <c>isWindowLate</c>: an event-time window whose state has been (or is being) cleaned up.</summary>
     private bool IsLate(TimeWindow window) => _assigner.IsEventTime && CleanupTime(window) <= CurrentWatermark;
 
-    // Allowed lateness is zero until late-data handling lands: state is dropped when the window fires.
-    private static long CleanupTime(TimeWindow window) => window.MaxTimestamp;
+    /// <summary>Flink's <c>isElementLate</c>: a record behind the watermark by more than the allowed lateness.</summary>
+    private bool IsLate(long timestamp) => _assigner.IsEventTime && timestamp + _allowedLateness <= CurrentWatermark;
+
+    /// <summary>
+    /// When a window's state goes: <c>end - 1 + allowed lateness</c> (saturating at <c>long.MaxValue</c>, which is never
+    /// cleaned up, as in Flink). At that time the cleanup timer clears the contents and the trigger's timers.
+    /// </summary>
+    private long CleanupTime(TimeWindow window)
+    {
+        var cleanup = window.MaxTimestamp + _allowedLateness;
+        return cleanup >= window.MaxTimestamp ? cleanup : long.MaxValue;
+    }
+
+    /// <summary>Which firing a trigger's Fire for <paramref name="window"/> is, outside its on-time timer.</summary>
+    private WindowFiring FiringOf(TimeWindow window) =>
+        _assigner.IsEventTime && window.MaxTimestamp <= CurrentWatermark ? WindowFiring.Late : WindowFiring.Early;
 
     private void RegisterCleanupTimer(TimeWindow window)
     {
-        if (window.MaxTimestamp == long.MaxValue)
+        if (CleanupTime(window) == long.MaxValue)
         {
-            return; // the global window is never cleaned up by time
+            return; // a window ending at long.MaxValue (the global window) is never cleaned up by time
         }
 
         if (_assigner.IsEventTime)
@@ -222,7 +257,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         _single.Value = result;
-        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()), _single, _collector);
+        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()) { Firing = _firing }, _single, _collector);
         _single.Value = default!;
     }
 }
