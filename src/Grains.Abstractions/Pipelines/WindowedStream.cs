@@ -25,9 +25,15 @@ public sealed class WindowedStream<T, TKey>
     }
 
     /// <summary>Replaces the assigner's default trigger.</summary>
+    /// <exception cref="ArgumentException">The assigner merges windows (sessions) and the trigger cannot merge.</exception>
     public WindowedStream<T, TKey> Trigger(Trigger trigger)
     {
         ArgumentNullException.ThrowIfNull(trigger);
+        if (_assigner is MergingWindowAssigner && !trigger.CanMerge)
+        {
+            throw new ArgumentException($"{_assigner} merges windows, and trigger {trigger.GetType().Name} does not support merging (Trigger.CanMerge).", nameof(trigger));
+        }
+
         return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger, _allowedLateness, _lateDataTag);
     }
 

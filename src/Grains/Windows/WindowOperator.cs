@@ -21,6 +21,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     where TKey : notnull
 {
     private readonly WindowAssigner _assigner;
+    private readonly IElementWindowAssigner<TIn>? _elementAssigner;
     private readonly Trigger _trigger;
     private readonly IAggregateFunction<TIn, TAcc, TResult> _aggregate;
     private readonly IProcessWindowFunction<TResult, TOut, TKey>? _windowFunction;
@@ -66,6 +67,17 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _contents = backend.GetAggregatingState(serializers.Get<TimeWindow>(), new AggregatingStateDescriptor<TIn, TAcc, TResult>(ContentsState, _aggregate));
         _snapshotSerializer = serializers.Get<WindowSnapshot<TKey>>();
         _assigned = new TimeWindow[_assigner.MaxWindowsPerRecord];
+        _elementAssigner = _assigner as IElementWindowAssigner<TIn>;
+        if (_assigner is MergingWindowAssigner merging)
+        {
+            if (!_trigger.CanMerge)
+            {
+                throw new InvalidOperationException($"Window stage '{_name}': {merging} merges windows, and its trigger {_trigger.GetType().Name} does not support merging.");
+            }
+
+            _merging = new MergingWindowSet(merging, backend.GetValueState(serializers.Get<VoidNamespace>(), new ValueStateDescriptor<TimeWindow[]>(MergingWindowSet.StateName)));
+        }
+
         _collector = new TimestampedCollector<TOut>(output, counters);
         _counters = counters;
         _errors = errors;
@@ -81,9 +93,32 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
     public void ProcessElement(TKey key, TIn value, long timestamp)
     {
-        var count = _assigner.AssignWindows(timestamp, _assigner.IsEventTime ? 0 : _time.ProcessingTime(), _assigned);
+        var now = _assigner.IsEventTime ? 0 : _time.ProcessingTime();
+        var count = _elementAssigner is null
+            ? _assigner.AssignWindows(timestamp, now, _assigned)
+            : _elementAssigner.AssignWindows(value, timestamp, now, _assigned);
         _backend.SetCurrentKey(key);
         _time.CurrentTimestamp = timestamp;
+        var accepted = _merging is null
+            ? AddToWindows(key, value, timestamp, count)
+            : AddToMergingWindows(key, value, timestamp, count);
+        if (!accepted && count > 0 && IsLate(timestamp))
+        {
+            // Every window of the record has been cleaned up: Flink sends it to the late side output or drops it.
+            if (_lateDataTag is null)
+            {
+                _counters.LateRecordsDropped++;
+            }
+            else
+            {
+                _counters.LateRecordsSideOutput++;
+                _sideOutputs.Emit(_lateDataTag, value, timestamp);
+            }
+        }
+    }
+
+    private bool AddToWindows(TKey key, TIn value, long timestamp, int count)
+    {
         var accepted = false;
         for (var i = 0; i < count; i++)
         {
@@ -102,19 +137,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             RegisterCleanupTimer(window);
         }
 
-        if (!accepted && count > 0 && IsLate(timestamp))
-        {
-            // Every window of the record has been cleaned up: Flink sends it to the late side output or drops it.
-            if (_lateDataTag is null)
-            {
-                _counters.LateRecordsDropped++;
-            }
-            else
-            {
-                _counters.LateRecordsSideOutput++;
-                _sideOutputs.Emit(_lateDataTag, value, timestamp);
-            }
-        }
+        return accepted;
     }
 
     /// <summary>Fires event-time timers up to the watermark. Time never goes back: a lower one (e.g. from inputs that restart below the restored watermark) changes nothing.</summary>
@@ -129,7 +152,11 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _time.Watermark = watermark;
         while (_timers.TryPopEventTime(watermark, out var scope, out var time))
         {
-            SetScope(scope, time);
+            if (!SetScope(scope, time))
+            {
+                continue;
+            }
+
             if (_contents.TryGetAccumulator(out _))
             {
                 _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
@@ -140,6 +167,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             {
                 Clear();
             }
+
+            _merging?.Persist();
         }
     }
 
@@ -147,7 +176,11 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     {
         while (_timers.TryPopProcessingTime(now, out var scope, out var time))
         {
-            SetScope(scope, time);
+            if (!SetScope(scope, time))
+            {
+                continue;
+            }
+
             if (_contents.TryGetAccumulator(out _))
             {
                 _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
@@ -158,6 +191,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             {
                 Clear();
             }
+
+            _merging?.Persist();
         }
     }
 
@@ -169,12 +204,27 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
     void ITriggerContext.DeleteProcessingTimeTimer(long time) => _timers.DeleteProcessingTime(_scope, time);
 
-    private void SetScope(in WindowScope<TKey> scope, long time)
+    /// <summary>
+    /// Makes a timer's key and window current, with the contents' namespace the window's state window; false for a timer
+    /// of a window that merged away or was retired (nothing to do, as in Flink).
+    /// </summary>
+    private bool SetScope(in WindowScope<TKey> scope, long time)
     {
         _scope = scope;
         _backend.SetCurrentKey(scope.Key);
-        _contents.SetCurrentNamespace(scope.Window);
         _time.CurrentTimestamp = time;
+        var stateWindow = scope.Window;
+        if (_merging is not null)
+        {
+            _merging.Load();
+            if (!_merging.TryGetStateWindow(scope.Window, out stateWindow))
+            {
+                return false;
+            }
+        }
+
+        _contents.SetCurrentNamespace(stateWindow);
+        return true;
     }
 
     /// <summary>Flink's <c>isWindowLate</c>: an event-time window whose state has been (or is being) cleaned up.</summary>
@@ -242,6 +292,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     {
         _contents.Clear();
         _trigger.Clear(_scope.Window, this);
+        _merging?.RetireWindow(_scope.Window);
     }
 
     private void Emit(TAcc accumulator)
