@@ -38,7 +38,8 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
 
     public OutputTag<TIn>? LateTag { get; }
 
-    public OperatorCounters Counters => _operator.Counters;
+    /// <summary>The task's counters: they outlive a restart of the operator, as a task's do.</summary>
+    public OperatorCounters Counters { get; } = new();
 
     public List<(TOut Value, long Timestamp)> Output { get; } = [];
 
@@ -110,7 +111,7 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
 
         public override object VisitWindow<TIn1, TKey, TAcc, TResult, TOut1>(WindowNode<TIn1, TKey, TAcc, TResult, TOut1> node)
         {
-            var counters = new OperatorCounters();
+            var counters = _harness.Counters;
             var lateSink = new LateSink(_harness);
             var sides = _harness.LateTag is { } tag
                 ? new SideOutputs([new SideOutput<TIn>(tag, lateSink)], counters)
