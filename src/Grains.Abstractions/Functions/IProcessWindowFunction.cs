@@ -12,4 +12,24 @@ public interface IProcessWindowFunction<TIn, out TOut, in TKey>
 }
 
 /// <summary>What a window function may know when its window fires.</summary>
-public readonly record struct WindowContext(TimeWindow Window, long CurrentWatermark, long CurrentProcessingTime);
+public readonly record struct WindowContext(TimeWindow Window, long CurrentWatermark, long CurrentProcessingTime)
+{
+    /// <summary>
+    /// Which firing of the window this is: early (before the watermark reached its end), on time, or a late update within
+    /// the allowed lateness that re-emits the window's updated result (a sink keyed by key and window can upsert it).
+    /// </summary>
+    public WindowFiring Firing { get; init; }
+}
+
+/// <summary>Why a window fired (Beam's pane timing; Flink leaves it implicit).</summary>
+public enum WindowFiring
+{
+    /// <summary>The watermark reached the window's end: its first complete result.</summary>
+    OnTime,
+
+    /// <summary>A trigger fired before the watermark reached the window's end (count, continuous, custom triggers).</summary>
+    Early,
+
+    /// <summary>A record within the allowed lateness changed a window that had fired: its updated result.</summary>
+    Late,
+}

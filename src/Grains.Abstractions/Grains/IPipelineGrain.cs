@@ -63,6 +63,9 @@ public sealed record PipelineStatus
 
     /// <summary>Attempts, restarts and failure of a checkpointed pipeline; null when it takes no checkpoints.</summary>
     [Id(13)] public RecoveryInfo? Recovery { get; init; }
+
+    /// <summary>Records late for all their windows that went to a window's late-data side output (not counted as dropped).</summary>
+    [Id(14)] public long LateRecordsSideOutput { get; init; }
 }
 
 /// <summary>Progress of one stage (a keyed stage or a sink).</summary>
@@ -76,7 +79,14 @@ public sealed record StageStatus(
     [property: Id(5)] long RecordsOut,
     [property: Id(6)] long Watermark,
     [property: Id(7)] long StateEntries,
-    [property: Id(8)] long DuplicatesDropped);
+    [property: Id(8)] long DuplicatesDropped)
+{
+    /// <summary>Records this stage's windows dropped as late (behind the watermark by more than the allowed lateness).</summary>
+    [Id(9)] public long LateRecordsDropped { get; init; }
+
+    /// <summary>Late records this stage's windows sent to their late-data side output.</summary>
+    [Id(10)] public long LateRecordsSideOutput { get; init; }
+}
 
 /// <summary>Progress of one source partition.</summary>
 [GenerateSerializer, Immutable]

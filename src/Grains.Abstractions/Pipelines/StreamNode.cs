@@ -1,4 +1,5 @@
 using Sluice.Functions;
+using Sluice.ProcessFunctions;
 using Sluice.Sinks;
 using Sluice.Sources;
 using Sluice.Time;
@@ -177,7 +178,7 @@ internal sealed class WindowNode<TIn, TKey, TAcc, TResult, TOut>(
     IAggregateFunction<TIn, TAcc, TResult> aggregate,
     IProcessWindowFunction<TResult, TOut, TKey>? windowFunction,
     bool accumulatorIsBuffer)
-    : StreamNode(pipeline, input, name), IWindowNode
+    : StreamNode(pipeline, input, name), IWindowNode, ISideOutputSource
     where TKey : notnull
 {
     public KeyByNode<TIn, TKey> KeyBy { get; } = input;
@@ -195,6 +196,12 @@ internal sealed class WindowNode<TIn, TKey, TAcc, TResult, TOut>(
 
     /// <summary>True when the accumulator buffers every record (Process), which matters for state size reporting.</summary>
     public bool AccumulatorIsBuffer { get; } = accumulatorIsBuffer;
+
+    /// <summary>How long (ms) after its end an event-time window keeps its state and re-fires for late records (Flink's allowed lateness).</summary>
+    public long AllowedLateness { get; init; }
+
+    /// <summary>Where records that are late for all their windows go; null: they are dropped and counted.</summary>
+    public OutputTag<TIn>? LateDataTag { get; init; }
 
     public override Type OutputType => typeof(TOut);
 

@@ -1,5 +1,6 @@
 using Sluice.Functions;
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.Windows;
 
 namespace Sluice;
@@ -11,19 +12,57 @@ public sealed class WindowedStream<T, TKey>
     private readonly KeyByNode<T, TKey> _keyBy;
     private readonly WindowAssigner _assigner;
     private readonly Trigger _trigger;
+    private readonly long _allowedLateness;
+    private readonly OutputTag<T>? _lateDataTag;
 
-    internal WindowedStream(KeyByNode<T, TKey> keyBy, WindowAssigner assigner, Trigger trigger)
+    internal WindowedStream(KeyByNode<T, TKey> keyBy, WindowAssigner assigner, Trigger trigger, long allowedLateness = 0, OutputTag<T>? lateDataTag = null)
     {
         _keyBy = keyBy;
         _assigner = assigner;
         _trigger = trigger;
+        _allowedLateness = allowedLateness;
+        _lateDataTag = lateDataTag;
     }
 
     /// <summary>Replaces the assigner's default trigger.</summary>
+    /// <exception cref="ArgumentException">The assigner merges windows (sessions) and the trigger cannot merge.</exception>
     public WindowedStream<T, TKey> Trigger(Trigger trigger)
     {
         ArgumentNullException.ThrowIfNull(trigger);
-        return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger);
+        if (_assigner is MergingWindowAssigner && !trigger.CanMerge)
+        {
+            throw new ArgumentException($"{_assigner} merges windows, and trigger {trigger.GetType().Name} does not support merging (Trigger.CanMerge).", nameof(trigger));
+        }
+
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger, _allowedLateness, _lateDataTag);
+    }
+
+    /// <summary>
+    /// Keeps an event-time window's state for <paramref name="lateness"/> after its end (Flink's <c>allowedLateness</c>):
+    /// a record arriving in that time is added and the window fires again with the updated result, marked
+    /// <see cref="WindowFiring.Late"/> in <see cref="WindowContext.Firing"/>. The state is cleared when the watermark passes
+    /// <c>end - 1 + lateness</c>. Processing-time windows ignore it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lateness"/> is negative.</exception>
+    public WindowedStream<T, TKey> AllowedLateness(TimeSpan lateness)
+    {
+        if (lateness < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lateness), lateness, "AllowedLateness must not be negative.");
+        }
+
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, (long)lateness.TotalMilliseconds, _lateDataTag);
+    }
+
+    /// <summary>
+    /// Sends records that arrive after every one of their windows was cleaned up (behind the watermark by more than the
+    /// allowed lateness) to <paramref name="tag"/> instead of dropping them; read them with <c>result.SideOutput(tag)</c>
+    /// on the stream the window function returns (Flink's <c>sideOutputLateData</c>).
+    /// </summary>
+    public WindowedStream<T, TKey> SideOutputLateData(OutputTag<T> tag)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, _allowedLateness, tag);
     }
 
     /// <summary>Incremental aggregation; emits the aggregate's result per key and window.</summary>
@@ -77,7 +116,11 @@ public sealed class WindowedStream<T, TKey>
     {
         ArgumentNullException.ThrowIfNull(aggregate);
         var node = new WindowNode<T, TKey, TAcc, TResult, TOut>(
-            _keyBy.Pipeline, _keyBy, name, _assigner, _trigger, aggregate, windowFunction, buffer);
+            _keyBy.Pipeline, _keyBy, name, _assigner, _trigger, aggregate, windowFunction, buffer)
+        {
+            AllowedLateness = _allowedLateness,
+            LateDataTag = _lateDataTag,
+        };
         return new DataStream<TOut>(node);
     }
 }

@@ -40,6 +40,16 @@ public abstract class Trigger
 
     /// <summary>Removes whatever the trigger registered for the window when the window is purged.</summary>
     public abstract void Clear(TimeWindow window, ITriggerContext context);
+
+    /// <summary>True when the trigger can follow windows that merge (session windows need it).</summary>
+    public virtual bool CanMerge => false;
+
+    /// <summary>
+    /// Called when windows merged into <paramref name="window"/> (the context's scope): re-register what the merged
+    /// result needs. The merged windows are <see cref="Clear"/>ed right after.
+    /// </summary>
+    public virtual void OnMerge(TimeWindow window, ITriggerContext context) =>
+        throw new NotSupportedException($"{GetType().Name} does not support merging windows.");
 }
 
 /// <summary>Fires once the watermark passes the end of the window (Flink's <c>EventTimeTrigger</c>).</summary>
@@ -65,6 +75,17 @@ public sealed class EventTimeTrigger : Trigger
     public override TriggerResult OnProcessingTime(long time, TimeWindow window, ITriggerContext context) => TriggerResult.Continue;
 
     public override void Clear(TimeWindow window, ITriggerContext context) => context.DeleteEventTimeTimer(window.MaxTimestamp);
+
+    public override bool CanMerge => true;
+
+    /// <summary>Flink: only a merged window the watermark has not passed needs its timer (a late one fires on its next record).</summary>
+    public override void OnMerge(TimeWindow window, ITriggerContext context)
+    {
+        if (window.MaxTimestamp > context.CurrentWatermark)
+        {
+            context.RegisterEventTimeTimer(window.MaxTimestamp);
+        }
+    }
 }
 
 /// <summary>Fires when the processing-time clock passes the end of the window.</summary>
@@ -84,4 +105,8 @@ public sealed class ProcessingTimeTrigger : Trigger
         time == window.MaxTimestamp ? TriggerResult.Fire : TriggerResult.Continue;
 
     public override void Clear(TimeWindow window, ITriggerContext context) => context.DeleteProcessingTimeTimer(window.MaxTimestamp);
+
+    public override bool CanMerge => true;
+
+    public override void OnMerge(TimeWindow window, ITriggerContext context) => context.RegisterProcessingTimeTimer(window.MaxTimestamp);
 }

@@ -20,6 +20,7 @@ internal static class SluiceInstruments
     public static readonly Counter<long> RecordsProcessed = Meter.CreateCounter<long>("sluice.task.records_in", "{record}", "Records processed by keyed and sink tasks");
 
     public static readonly Counter<long> LateRecordsDropped = Meter.CreateCounter<long>("sluice.records.late", "{record}", "Records that arrived after all their windows closed");
+    public static readonly Counter<long> LateRecordsSideOutput = Meter.CreateCounter<long>("sluice.records.late.side_output", "{record}", "Records that arrived after all their windows closed and went to a late-data side output");
 
     public static readonly Counter<long> InvalidRecords = Meter.CreateCounter<long>("sluice.records.invalid", "{record}", "Records dropped because a user function threw or a key was null");
 

@@ -49,7 +49,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
             Gate = _gate.Export(),
             Senders = _senders.ConvertAll(s => s.Export()),
             Finished = _finished,
-            Counters = [counters.RecordsIn, counters.RecordsOut, counters.LateRecordsDropped, counters.InvalidRecords],
+            Counters = [counters.RecordsIn, counters.RecordsOut, counters.LateRecordsDropped, counters.InvalidRecords, counters.LateRecordsSideOutput],
             LastUploadPath = _lastUpload?.Path,
             LastUploadLength = _lastUpload?.Length ?? 0,
             LastUploadHash = _lastUpload?.Hash ?? 0,
@@ -97,6 +97,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
         var counters = _task.Counters;
         (counters.RecordsIn, counters.RecordsOut, counters.LateRecordsDropped, counters.InvalidRecords) = (state.Counters[0], state.Counters[1], state.Counters[2], state.Counters[3]);
+        counters.LateRecordsSideOutput = state.Counters.Length > 4 ? state.Counters[4] : 0; // (a state exported before the counter existed)
         _gate.Import(state.Gate);
         for (var i = 0; i < _senders.Count; i++)
         {

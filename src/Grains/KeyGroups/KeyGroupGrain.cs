@@ -313,6 +313,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             _errors.LastError, _task.StateEntries, _gate.DuplicatesDropped, _finished && _senders.TrueForAll(s => s.IsDrained))
         {
             Failure = _userFailure,
+            LateRecordsSideOutput = c.LateRecordsSideOutput,
         };
         if (!force && report == _lastReport)
         {
@@ -337,6 +338,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         var last = _lastReport;
         SluiceInstruments.RecordsProcessed.Add(report.RecordsIn - (last?.RecordsIn ?? 0));
         SluiceInstruments.LateRecordsDropped.Add(report.LateRecordsDropped - (last?.LateRecordsDropped ?? 0));
+        SluiceInstruments.LateRecordsSideOutput.Add(report.LateRecordsSideOutput - (last?.LateRecordsSideOutput ?? 0));
         SluiceInstruments.InvalidRecords.Add(report.InvalidRecords - (last?.InvalidRecords ?? 0));
         SluiceInstruments.DuplicatesDropped.Add(report.DuplicatesDropped - (last?.DuplicatesDropped ?? 0));
         long batches = 0, bare = 0;

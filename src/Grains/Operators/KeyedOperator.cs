@@ -30,6 +30,9 @@ internal sealed class OperatorCounters
     public long RecordsIn;
     public long RecordsOut;
     public long LateRecordsDropped;
+
+    /// <summary>Records late for all their windows that went to the window's late-data side output instead of being dropped.</summary>
+    public long LateRecordsSideOutput;
     public long InvalidRecords;
 }
 

@@ -49,7 +49,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
         var activeKeyGroups = 0;
         foreach (var stage in plan.Stages)
         {
-            long inCount = 0, outCount = 0, state = 0, duplicates = 0;
+            long inCount = 0, outCount = 0, state = 0, duplicates = 0, late = 0, lateSide = 0;
             var watermark = long.MaxValue;
             var active = 0;
             for (var t = 0; t < stage.Parallelism; t++)
@@ -65,6 +65,8 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 outCount += r.RecordsOut;
                 state += r.StateEntries;
                 duplicates += r.DuplicatesDropped;
+                late += r.LateRecordsDropped;
+                lateSide += r.LateRecordsSideOutput;
                 watermark = Math.Min(watermark, r.Watermark);
                 if (stage.Kind == StageKind.Sink && r.Finished)
                 {
@@ -83,7 +85,11 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 activeKeyGroups += active;
             }
 
-            stages.Add(new StageStatus(stage.Index, stage.Name, stage.Parallelism, active, inCount, outCount, watermark, state, duplicates));
+            stages.Add(new StageStatus(stage.Index, stage.Name, stage.Parallelism, active, inCount, outCount, watermark, state, duplicates)
+            {
+                LateRecordsDropped = late,
+                LateRecordsSideOutput = lateSide,
+            });
         }
 
         var lastError = _tasks.Values.Select(r => r.LastError).Concat(_sources.Values.Select(s => s.LastError)).LastOrDefault(e => e is not null);
@@ -119,6 +125,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             KeyGroups = plan.KeyGroups,
             ActiveKeyGroups = activeKeyGroups,
             LateRecordsDropped = _tasks.Values.Sum(r => r.LateRecordsDropped),
+            LateRecordsSideOutput = _tasks.Values.Sum(r => r.LateRecordsSideOutput),
             InvalidRecords = _tasks.Values.Sum(r => r.InvalidRecords) + _sources.Values.Sum(s => s.InvalidRecords),
             DeadLetters = _sources.Values.Sum(s => s.DeadLetters),
             LastError = lastError,

@@ -31,6 +31,9 @@ internal sealed record TaskReport(
 {
     /// <summary>Why the task stopped (a user function failed under <see cref="ErrorPolicy.Fail"/> without checkpoints), or null.</summary>
     [Id(11)] public string? Failure { get; init; }
+
+    /// <summary>Late records the task's windows sent to their late-data side output.</summary>
+    [Id(12)] public long LateRecordsSideOutput { get; init; }
 }
 
 /// <summary>Totals of one source partition since its reader was opened.</summary>

@@ -192,7 +192,7 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var output = _chain.ConsumersOf<TOut>(node);
         var serializers = new OrleansStateSerializers(context.Services);
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
-        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, backend, serializers, context.Counters, context.Errors);
+        var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
     }
 

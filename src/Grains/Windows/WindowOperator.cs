@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Sluice.Functions;
 using Sluice.Operators;
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.State;
 using Sluice.State.Serialization;
 using Sluice.State.Snapshots;
@@ -20,6 +21,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     where TKey : notnull
 {
     private readonly WindowAssigner _assigner;
+    private readonly IElementWindowAssigner<TIn>? _elementAssigner;
     private readonly Trigger _trigger;
     private readonly IAggregateFunction<TIn, TAcc, TResult> _aggregate;
     private readonly IProcessWindowFunction<TResult, TOut, TKey>? _windowFunction;
@@ -34,7 +36,11 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly UserErrorReporter _errors;
     private readonly IStateSerializer<WindowSnapshot<TKey>> _snapshotSerializer;
     private readonly string _name;
+    private readonly long _allowedLateness;
+    private readonly OutputTag<TIn>? _lateDataTag;
+    private readonly SideOutputs _sideOutputs;
     private WindowScope<TKey> _scope;
+    private WindowFiring _firing;
 
     /// <summary>The name of the window contents' state in the backend.</summary>
     public const string ContentsState = "_window-contents";
@@ -45,9 +51,13 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         IKeyedStateBackend<TKey> backend,
         IStateSerializerProvider serializers,
         OperatorCounters counters,
-        UserErrorReporter errors)
+        UserErrorReporter errors,
+        SideOutputs? sideOutputs = null)
     {
         _name = node.Name;
+        _allowedLateness = node.Assigner.IsEventTime ? node.AllowedLateness : 0;
+        _lateDataTag = node.LateDataTag;
+        _sideOutputs = sideOutputs ?? SideOutputs.None;
         _assigner = node.Assigner;
         _trigger = node.Trigger;
         _aggregate = node.Aggregate;
@@ -57,6 +67,17 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _contents = backend.GetAggregatingState(serializers.Get<TimeWindow>(), new AggregatingStateDescriptor<TIn, TAcc, TResult>(ContentsState, _aggregate));
         _snapshotSerializer = serializers.Get<WindowSnapshot<TKey>>();
         _assigned = new TimeWindow[_assigner.MaxWindowsPerRecord];
+        _elementAssigner = _assigner as IElementWindowAssigner<TIn>;
+        if (_assigner is MergingWindowAssigner merging)
+        {
+            if (!_trigger.CanMerge)
+            {
+                throw new InvalidOperationException($"Window stage '{_name}': {merging} merges windows, and its trigger {_trigger.GetType().Name} does not support merging.");
+            }
+
+            _merging = new MergingWindowSet(merging, backend.GetValueState(serializers.Get<VoidNamespace>(), new ValueStateDescriptor<TimeWindow[]>(MergingWindowSet.StateName)));
+        }
+
         _collector = new TimestampedCollector<TOut>(output, counters);
         _counters = counters;
         _errors = errors;
@@ -72,9 +93,32 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
     public void ProcessElement(TKey key, TIn value, long timestamp)
     {
-        var count = _assigner.AssignWindows(timestamp, _assigner.IsEventTime ? 0 : _time.ProcessingTime(), _assigned);
+        var now = _assigner.IsEventTime ? 0 : _time.ProcessingTime();
+        var count = _elementAssigner is null
+            ? _assigner.AssignWindows(timestamp, now, _assigned)
+            : _elementAssigner.AssignWindows(value, timestamp, now, _assigned);
         _backend.SetCurrentKey(key);
         _time.CurrentTimestamp = timestamp;
+        var accepted = _merging is null
+            ? AddToWindows(key, value, timestamp, count)
+            : AddToMergingWindows(key, value, timestamp, count);
+        if (!accepted && count > 0 && IsLate(timestamp))
+        {
+            // Every window of the record has been cleaned up: Flink sends it to the late side output or drops it.
+            if (_lateDataTag is null)
+            {
+                _counters.LateRecordsDropped++;
+            }
+            else
+            {
+                _counters.LateRecordsSideOutput++;
+                _sideOutputs.Emit(_lateDataTag, value, timestamp);
+            }
+        }
+    }
+
+    private bool AddToWindows(TKey key, TIn value, long timestamp, int count)
+    {
         var accepted = false;
         for (var i = 0; i < count; i++)
         {
@@ -88,15 +132,12 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             _scope = new WindowScope<TKey>(key, window);
             _contents.SetCurrentNamespace(window);
             _contents.Add(value);
+            _firing = FiringOf(window);
             Apply(_trigger.OnElement(timestamp, window, this));
             RegisterCleanupTimer(window);
         }
 
-        if (!accepted && count > 0)
-        {
-            // Every window of the record has closed: Flink drops it (or sends it to the late side output).
-            _counters.LateRecordsDropped++;
-        }
+        return accepted;
     }
 
     /// <summary>Fires event-time timers up to the watermark. Time never goes back: a lower one (e.g. from inputs that restart below the restored watermark) changes nothing.</summary>
@@ -111,9 +152,14 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _time.Watermark = watermark;
         while (_timers.TryPopEventTime(watermark, out var scope, out var time))
         {
-            SetScope(scope, time);
+            if (!SetScope(scope, time))
+            {
+                continue;
+            }
+
             if (_contents.TryGetAccumulator(out _))
             {
+                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
                 Apply(_trigger.OnEventTime(time, scope.Window, this));
             }
 
@@ -121,6 +167,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             {
                 Clear();
             }
+
+            _merging?.Persist();
         }
     }
 
@@ -128,9 +176,14 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     {
         while (_timers.TryPopProcessingTime(now, out var scope, out var time))
         {
-            SetScope(scope, time);
+            if (!SetScope(scope, time))
+            {
+                continue;
+            }
+
             if (_contents.TryGetAccumulator(out _))
             {
+                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
                 Apply(_trigger.OnProcessingTime(time, scope.Window, this));
             }
 
@@ -138,6 +191,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             {
                 Clear();
             }
+
+            _merging?.Persist();
         }
     }
 
@@ -149,24 +204,54 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
     void ITriggerContext.DeleteProcessingTimeTimer(long time) => _timers.DeleteProcessingTime(_scope, time);
 
-    private void SetScope(in WindowScope<TKey> scope, long time)
+    /// <summary>
+    /// Makes a timer's key and window current, with the contents' namespace the window's state window; false for a timer
+    /// of a window that merged away or was retired (nothing to do, as in Flink).
+    /// </summary>
+    private bool SetScope(in WindowScope<TKey> scope, long time)
     {
         _scope = scope;
         _backend.SetCurrentKey(scope.Key);
-        _contents.SetCurrentNamespace(scope.Window);
         _time.CurrentTimestamp = time;
+        var stateWindow = scope.Window;
+        if (_merging is not null)
+        {
+            _merging.Load();
+            if (!_merging.TryGetStateWindow(scope.Window, out stateWindow))
+            {
+                return false;
+            }
+        }
+
+        _contents.SetCurrentNamespace(stateWindow);
+        return true;
     }
 
+    /// <summary>Flink's <c>isWindowLate</c>: an event-time window whose state has been (or is being) cleaned up.</summary>
     private bool IsLate(TimeWindow window) => _assigner.IsEventTime && CleanupTime(window) <= CurrentWatermark;
 
-    // Allowed lateness is zero until late-data handling lands: state is dropped when the window fires.
-    private static long CleanupTime(TimeWindow window) => window.MaxTimestamp;
+    /// <summary>Flink's <c>isElementLate</c>: a record behind the watermark by more than the allowed lateness.</summary>
+    private bool IsLate(long timestamp) => _assigner.IsEventTime && timestamp + _allowedLateness <= CurrentWatermark;
+
+    /// <summary>
+    /// When a window's state goes: <c>end - 1 + allowed lateness</c> (saturating at <c>long.MaxValue</c>, which is never
+    /// cleaned up, as in Flink). At that time the cleanup timer clears the contents and the trigger's timers.
+    /// </summary>
+    private long CleanupTime(TimeWindow window)
+    {
+        var cleanup = window.MaxTimestamp + _allowedLateness;
+        return cleanup >= window.MaxTimestamp ? cleanup : long.MaxValue;
+    }
+
+    /// <summary>Which firing a trigger's Fire for <paramref name="window"/> is, outside its on-time timer.</summary>
+    private WindowFiring FiringOf(TimeWindow window) =>
+        _assigner.IsEventTime && window.MaxTimestamp <= CurrentWatermark ? WindowFiring.Late : WindowFiring.Early;
 
     private void RegisterCleanupTimer(TimeWindow window)
     {
-        if (window.MaxTimestamp == long.MaxValue)
+        if (CleanupTime(window) == long.MaxValue)
         {
-            return; // the global window is never cleaned up by time
+            return; // a window ending at long.MaxValue (the global window) is never cleaned up by time
         }
 
         if (_assigner.IsEventTime)
@@ -207,6 +292,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     {
         _contents.Clear();
         _trigger.Clear(_scope.Window, this);
+        _merging?.RetireWindow(_scope.Window);
     }
 
     private void Emit(TAcc accumulator)
@@ -222,7 +308,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         _single.Value = result;
-        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()), _single, _collector);
+        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()) { Firing = _firing }, _single, _collector);
         _single.Value = default!;
     }
 }

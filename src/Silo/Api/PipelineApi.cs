@@ -81,6 +81,7 @@ internal sealed record PipelineView(
     int KeyGroups,
     int ActiveKeyGroups,
     long LateRecordsDropped,
+    long LateRecordsSideOutput,
     long InvalidRecords,
     long DeadLetters,
     string? LastError,
@@ -94,7 +95,7 @@ internal sealed record PipelineView(
         return new PipelineView(
             s.Id, s.State.ToString(), s.RecordsIn, s.RecordsOut, watermark,
             watermark is { } w ? DateTimeOffset.FromUnixTimeMilliseconds(w) : null,
-            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.InvalidRecords, s.DeadLetters, s.LastError, s.Recovery, s.Stages, s.Sources);
+            s.KeyGroups, s.ActiveKeyGroups, s.LateRecordsDropped, s.LateRecordsSideOutput, s.InvalidRecords, s.DeadLetters, s.LastError, s.Recovery, s.Stages, s.Sources);
     }
 }
 
