@@ -1,4 +1,5 @@
 using Sluice.Pipelines;
+using Sluice.ProcessFunctions;
 using Sluice.State;
 using Sluice.Windows;
 
@@ -95,6 +96,8 @@ public sealed class WindowJoin<TLeft, TRight, TKey>
 {
     private readonly KeyedConnectedStreams<TLeft, TRight, TKey> _keyed;
     private readonly WindowAssigner _assigner;
+    private OutputTag<TLeft>? _leftLate;
+    private OutputTag<TRight>? _rightLate;
 
     internal WindowJoin(KeyedConnectedStreams<TLeft, TRight, TKey> keyed, WindowAssigner assigner)
     {
@@ -102,12 +105,28 @@ public sealed class WindowJoin<TLeft, TRight, TKey>
         _assigner = assigner;
     }
 
+    /// <summary>Left records whose windows have all fired go to <paramref name="tag"/> (they are dropped and counted either way).</summary>
+    public WindowJoin<TLeft, TRight, TKey> SideOutputLeftLateData(OutputTag<TLeft> tag)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        _leftLate = tag;
+        return this;
+    }
+
+    /// <summary>Right records whose windows have all fired go to <paramref name="tag"/>.</summary>
+    public WindowJoin<TLeft, TRight, TKey> SideOutputRightLateData(OutputTag<TRight> tag)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        _rightLate = tag;
+        return this;
+    }
+
     /// <summary>Emits <paramref name="join"/> of every pair of a fired window, stamped with the window's last millisecond.</summary>
     public DataStream<TOut> Apply<TOut>(Func<TLeft, TRight, TOut> join, string name = "window-join")
     {
         ArgumentNullException.ThrowIfNull(join);
-        var assigner = _assigner;
-        return _keyed.Process(() => new WindowJoinFunction<TKey, TLeft, TRight, TOut>(assigner, join), name);
+        var (assigner, leftLate, rightLate) = (_assigner, _leftLate, _rightLate);
+        return _keyed.Process(() => new WindowJoinFunction<TKey, TLeft, TRight, TOut>(assigner, join, leftLate, rightLate), name);
     }
 }
 

@@ -10,7 +10,7 @@ namespace Sluice.Joins;
 /// it, kept per side in map state by window; when the watermark passes a window's last millisecond, every left record
 /// of the key and window is joined with every right one (the cross product), stamped with the window's last
 /// millisecond, and both buffers of the window are removed. A record all of whose windows have already fired is
-/// dropped and counted as late (zero allowed lateness, as the window operator).
+/// dropped and counted as late, or sent to its side's late output (zero allowed lateness, as the window operator).
 /// </summary>
 /// <remarks>
 /// Windows are taken as the assigner gives them; a merging assigner (sessions) needs Flink's merging window set, which
@@ -27,13 +27,17 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
     private readonly WindowAssigner _assigner;
     private readonly Func<TLeft, TRight, TOut> _select;
     private readonly TimeWindow[] _windows;
+    private readonly OutputTag<TLeft>? _leftLate;
+    private readonly OutputTag<TRight>? _rightLate;
     private IMapState<TimeWindow, int> _leftCounts = null!;
     private IMapState<TimeWindow, int> _rightCounts = null!;
     private IMapState<(TimeWindow Window, int Index), TLeft> _left = null!;
     private IMapState<(TimeWindow Window, int Index), TRight> _right = null!;
 
-    public WindowJoinFunction(WindowAssigner assigner, Func<TLeft, TRight, TOut> select)
+    public WindowJoinFunction(WindowAssigner assigner, Func<TLeft, TRight, TOut> select, OutputTag<TLeft>? leftLate = null, OutputTag<TRight>? rightLate = null)
     {
+        _leftLate = leftLate;
+        _rightLate = rightLate;
         _assigner = assigner;
         _select = select;
         _windows = new TimeWindow[assigner.MaxWindowsPerRecord];
@@ -47,9 +51,9 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
         _right = state.GetMapState(RightBuffer);
     }
 
-    public override void ProcessElement1(TLeft value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_leftCounts, _left, value, ctx);
+    public override void ProcessElement1(TLeft value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_leftCounts, _left, value, ctx, _leftLate);
 
-    public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_rightCounts, _right, value, ctx);
+    public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_rightCounts, _right, value, ctx, _rightLate);
 
     /// <summary>Fires every window of the key whose last millisecond the watermark has reached: the cross product of its two sides.</summary>
     public override void OnTimer(long time, IOnTimerContext<TKey> ctx, ICollector<TOut> output)
@@ -104,7 +108,7 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
     }
 
     /// <summary>Adds the record to each of its windows that has not fired (slot = the window's count so far); all fired: late.</summary>
-    private void Add<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, T value, IKeyedProcessContext<TKey> ctx)
+    private void Add<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, T value, IKeyedProcessContext<TKey> ctx, OutputTag<T>? lateTag)
     {
         var ts = ctx.Timestamp ?? throw new InvalidOperationException(
             "A window join needs event timestamps on both inputs: call WithTimestamps on each stream before Join.");
@@ -128,6 +132,10 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
         if (!added)
         {
             ((IJoinRuntime)ctx).CountLateRecord();
+            if (lateTag is not null)
+            {
+                ctx.Output(lateTag, value);
+            }
         }
     }
 }
