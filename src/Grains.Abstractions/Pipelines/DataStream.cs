@@ -58,6 +58,13 @@ public sealed class DataStream<T>
         return new KeyedStream<T, TKey>(new KeyByNode<T, TKey>(Pipeline, Node, keySelector, groups));
     }
 
+    /// <summary>Starts a join on keys with <paramref name="other"/>: <c>Join(other).Where(key).EqualTo(otherKey)</c>, then <c>Window(...)</c> or <c>Unbounded(ttl)</c>.</summary>
+    public Joins.JoinedStreams<T, T2> Join<T2>(DataStream<T2> other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new Joins.JoinedStreams<T, T2>(this, other);
+    }
+
     /// <summary>Connects this stream with <paramref name="other"/> for a two-input function; key both with <c>KeyBy(key1, key2)</c>.</summary>
     public ConnectedStreams<T, T2> Connect<T2>(DataStream<T2> other)
     {

@@ -1,3 +1,4 @@
+using Sluice.Joins;
 using Sluice.Pipelines;
 using Sluice.ProcessFunctions;
 using Sluice.Windows;
@@ -17,6 +18,16 @@ public sealed class KeyedStream<T, TKey>
     {
         ArgumentNullException.ThrowIfNull(assigner);
         return new WindowedStream<T, TKey>(Node, assigner, assigner.DefaultTrigger);
+    }
+
+    /// <summary>
+    /// Starts an interval join with <paramref name="other"/> (Flink's <c>IntervalJoin</c>): records of equal keys whose
+    /// timestamps are within the bounds given next with <c>Between(lower, upper)</c> are joined.
+    /// </summary>
+    public IntervalJoin<T, TOther, TKey> IntervalJoin<TOther>(KeyedStream<TOther, TKey> other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return new IntervalJoin<T, TOther, TKey>(Node, other.Node);
     }
 
     /// <summary>Connects a broadcast stream: its records reach every key group, for a <see cref="KeyedBroadcastProcessFunction{TKey,TIn,TBroadcast,TOut}"/>.</summary>

@@ -1,4 +1,5 @@
 using Sluice.Functions;
+using Sluice.Joins;
 using Sluice.Operators;
 using Sluice.State;
 using Sluice.State.Serialization;
@@ -13,7 +14,7 @@ namespace Sluice.ProcessFunctions;
 /// the watermark, side outputs, and the context and timer service a function sees. The operator is that context, so a
 /// record or a timer costs no allocation. Subclasses call the function: one input, two keyed inputs, or keyed plus broadcast.
 /// </summary>
-internal abstract partial class ProcessOperatorBase<TKey, TOut> : IOnTimerContext<TKey>, ITimerService
+internal abstract partial class ProcessOperatorBase<TKey, TOut> : IOnTimerContext<TKey>, ITimerService, IJoinRuntime
     where TKey : notnull
 {
     private readonly IKeyedStateBackend<TKey> _backend;
@@ -116,6 +117,10 @@ internal abstract partial class ProcessOperatorBase<TKey, TOut> : IOnTimerContex
     void ITimerService.DeleteEventTimeTimer(long time) => _timers.DeleteEventTime(new ProcessTimerScope<TKey>(_backend.CurrentKey), time);
 
     void ITimerService.DeleteProcessingTimeTimer(long time) => _timers.DeleteProcessingTime(new ProcessTimerScope<TKey>(_backend.CurrentKey), time);
+
+    void IJoinRuntime.CountLateRecord() => _counters.LateRecordsDropped++;
+
+    void IJoinRuntime.SetOutputTimestamp(long timestamp) => _collector.Timestamp = timestamp;
 
     /// <summary>Makes <paramref name="key"/> current and stamps what follows with the record's timestamp.</summary>
     protected void BeginElement(TKey key, long timestamp)

@@ -113,7 +113,8 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
         faults.Sort((a, b) => a.AtMs.CompareTo(b.AtMs));
         // Drawn last, so the draws above (and the fixed seeds chosen for them) are what they were before this choice.
         var process = random.Next(3) == 0;
-        var stage = sliding ? FaultStage.SlidingWindow : process ? FaultStage.ProcessFunction : FaultStage.TumblingWindow;
+        var join = random.Next(3) == 0; // drawn after the others for the same reason
+        var stage = sliding ? FaultStage.SlidingWindow : process ? FaultStage.ProcessFunction : join ? FaultStage.IntervalJoin : FaultStage.TumblingWindow;
         return new FaultSchedule(seed, silos, stage, fileSink, DefaultPhaseMs, faults);
     }
 
@@ -137,6 +138,7 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
     {
         FaultStage.SlidingWindow => "sliding 100/50 ms windows",
         FaultStage.ProcessFunction => "100 ms buckets in a keyed process function",
+        FaultStage.IntervalJoin => "an interval join (-20, +20 ms) of odd and even values, then tumbling 100 ms sums of the pairs",
         _ => "tumbling 100 ms windows",
     };
 
@@ -152,4 +154,5 @@ public enum FaultStage
     TumblingWindow,
     SlidingWindow,
     ProcessFunction,
+    IntervalJoin,
 }

@@ -50,7 +50,8 @@ internal sealed record FaultScheduleResult(
 
 /// <summary>
 /// Runs one <see cref="FaultSchedule"/>: a checkpointed keyed pipeline (4 source partitions -> KeyBy -> tumbling or
-/// sliding window sum, or the same tumbling sum in a keyed process function (<see cref="ProcessWindowSum"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
+/// sliding window sum, or the same tumbling sum in a keyed process function (<see cref="ProcessWindowSum"/>), or of the pairs
+/// of an interval join (<see cref="IntervalJoinPairs"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
 /// in-process cluster whose silos carry the fault filters and store; input is appended every 100 ms while the faults
 /// happen, then every fault heals, the input completes and the committed output must equal the brute-force oracle
 /// exactly, with the pipeline not FAILED.
@@ -103,7 +104,7 @@ internal static class FaultScheduleRun
             actions.Note("healed; input completes");
             input.Append(rounds: 3);
             input.Source.CompleteAll();
-            var expected = Oracle(input, schedule.Stage == FaultStage.SlidingWindow);
+            var expected = Oracle(input, schedule.Stage);
             (failure, recovery, history) = await AwaitCommittedAsync(cluster, coordinator, sink, expected, actions);
         }
         catch (Exception ex)
@@ -139,9 +140,9 @@ internal static class FaultScheduleRun
             // A checkpoint whose acknowledgement was lost fails after this, and the next one starts (the default is 2 min).
             o.CheckpointTimeout = TimeSpan.FromSeconds(3);
         });
-        var keyed = pipeline.From(source)
-            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)))
-            .KeyBy(e => e.Key);
+        var events = pipeline.From(source)
+            .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)));
+        var keyed = stage == FaultStage.IntervalJoin ? IntervalJoinPairs.Join(events) : events.KeyBy(e => e.Key);
         var results = stage == FaultStage.ProcessFunction
             ? keyed.Process(() => new ProcessWindowSum(100), "sums")
             : keyed
@@ -151,10 +152,12 @@ internal static class FaultScheduleRun
         return pipeline;
     }
 
-    private static Dictionary<(string Key, long Start, long End), long> Oracle(OutOfOrderEventFeed input, bool sliding) =>
-        sliding
-            ? WindowOracle.Sliding(input.All.ToList(), 100, 50, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value)
-            : input.Oracle();
+    private static Dictionary<(string Key, long Start, long End), long> Oracle(OutOfOrderEventFeed input, FaultStage stage) => stage switch
+    {
+        FaultStage.SlidingWindow => WindowOracle.Sliding(input.All.ToList(), 100, 50, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
+        FaultStage.IntervalJoin => WindowOracle.Tumbling(IntervalJoinPairs.Oracle(input.All.ToList()), 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
+        _ => input.Oracle(),
+    };
 
     /// <summary>
     /// Waits until every expected window is committed (or the pipeline is FAILED), then until the pipeline finished (or

@@ -1,0 +1,141 @@
+using Sluice.Functions;
+using Sluice.ProcessFunctions;
+using Sluice.State;
+using Sluice.Windows;
+
+namespace Sluice.Joins;
+
+/// <summary>
+/// The window join of one key group (Flink's <c>JoinedStreams</c>): each record goes to the windows the assigner gives
+/// it, kept per side in map state by window; when the watermark passes a window's last millisecond, every left record
+/// of the key and window is joined with every right one (the cross product), stamped with the window's last
+/// millisecond, and both buffers of the window are removed. A record all of whose windows have already fired is
+/// dropped and counted as late, or sent to its side's late output (zero allowed lateness, as the window operator).
+/// </summary>
+/// <remarks>
+/// Windows are taken as the assigner gives them; a merging assigner (sessions) needs Flink's merging window set, which
+/// this function does not have, so the join refuses one (see <see cref="JoinedStreams{TLeft,TRight}"/>).
+/// </remarks>
+internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoProcessFunction<TKey, TLeft, TRight, TOut>
+    where TKey : notnull
+{
+    internal static readonly MapStateDescriptor<TimeWindow, int> LeftCounts = new("window-join-left-counts");
+    internal static readonly MapStateDescriptor<TimeWindow, int> RightCounts = new("window-join-right-counts");
+    internal static readonly MapStateDescriptor<(TimeWindow Window, int Index), TLeft> LeftBuffer = new("window-join-left");
+    internal static readonly MapStateDescriptor<(TimeWindow Window, int Index), TRight> RightBuffer = new("window-join-right");
+
+    private readonly WindowAssigner _assigner;
+    private readonly Func<TLeft, TRight, TOut> _select;
+    private readonly TimeWindow[] _windows;
+    private readonly OutputTag<TLeft>? _leftLate;
+    private readonly OutputTag<TRight>? _rightLate;
+    private IMapState<TimeWindow, int> _leftCounts = null!;
+    private IMapState<TimeWindow, int> _rightCounts = null!;
+    private IMapState<(TimeWindow Window, int Index), TLeft> _left = null!;
+    private IMapState<(TimeWindow Window, int Index), TRight> _right = null!;
+
+    public WindowJoinFunction(WindowAssigner assigner, Func<TLeft, TRight, TOut> select, OutputTag<TLeft>? leftLate = null, OutputTag<TRight>? rightLate = null)
+    {
+        _leftLate = leftLate;
+        _rightLate = rightLate;
+        _assigner = assigner;
+        _select = select;
+        _windows = new TimeWindow[assigner.MaxWindowsPerRecord];
+    }
+
+    public override void Open(IKeyedRuntimeContext state)
+    {
+        _leftCounts = state.GetMapState(LeftCounts);
+        _rightCounts = state.GetMapState(RightCounts);
+        _left = state.GetMapState(LeftBuffer);
+        _right = state.GetMapState(RightBuffer);
+    }
+
+    public override void ProcessElement1(TLeft value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_leftCounts, _left, value, ctx, _leftLate);
+
+    public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) => Add(_rightCounts, _right, value, ctx, _rightLate);
+
+    /// <summary>Fires every window of the key whose last millisecond the watermark has reached: the cross product of its two sides.</summary>
+    public override void OnTimer(long time, IOnTimerContext<TKey> ctx, ICollector<TOut> output)
+    {
+        var runtime = (IJoinRuntime)ctx;
+        var windows = _leftCounts.Entries();
+        for (var w = 0; w < windows.Count; w++)
+        {
+            var (window, lefts) = (windows[w].Key, windows[w].Value);
+            if (window.MaxTimestamp > time)
+            {
+                continue;
+            }
+
+            if (_rightCounts.TryGetValue(window, out var rights))
+            {
+                runtime.SetOutputTimestamp(window.MaxTimestamp);
+                for (var l = 0; l < lefts; l++)
+                {
+                    _left.TryGetValue((window, l), out var left);
+                    for (var r = 0; r < rights; r++)
+                    {
+                        _right.TryGetValue((window, r), out var right);
+                        output.Collect(_select(left, right));
+                    }
+                }
+
+                Clear(_rightCounts, _right, window, rights);
+            }
+
+            Clear(_leftCounts, _left, window, lefts);
+        }
+
+        var rightWindows = _rightCounts.Entries();
+        for (var w = 0; w < rightWindows.Count; w++)
+        {
+            if (rightWindows[w].Key.MaxTimestamp <= time)
+            {
+                Clear(_rightCounts, _right, rightWindows[w].Key, rightWindows[w].Value);
+            }
+        }
+    }
+
+    private static void Clear<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow window, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            buffer.Remove((window, i));
+        }
+
+        counts.Remove(window);
+    }
+
+    /// <summary>Adds the record to each of its windows that has not fired (slot = the window's count so far); all fired: late.</summary>
+    private void Add<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, T value, IKeyedProcessContext<TKey> ctx, OutputTag<T>? lateTag)
+    {
+        var ts = ctx.Timestamp ?? throw new InvalidOperationException(
+            "A window join needs event timestamps on both inputs: call WithTimestamps on each stream before Join.");
+        var count = _assigner.AssignWindows(ts, ctx.CurrentProcessingTime, _windows);
+        var added = false;
+        for (var i = 0; i < count; i++)
+        {
+            var window = _windows[i];
+            if (window.MaxTimestamp <= ctx.CurrentWatermark)
+            {
+                continue; // this window has fired
+            }
+
+            counts.TryGetValue(window, out var n);
+            buffer.Put((window, n), value);
+            counts.Put(window, n + 1);
+            ctx.Timers.RegisterEventTimeTimer(window.MaxTimestamp);
+            added = true;
+        }
+
+        if (!added)
+        {
+            ((IJoinRuntime)ctx).CountLateRecord();
+            if (lateTag is not null)
+            {
+                ctx.Output(lateTag, value);
+            }
+        }
+    }
+}
