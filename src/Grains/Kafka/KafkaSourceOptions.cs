@@ -1,4 +1,4 @@
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>Where a Kafka source starts when it has no checkpointed offsets.</summary>
 public enum KafkaStartPosition

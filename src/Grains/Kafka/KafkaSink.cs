@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Functions;
 using Sluice.Sinks;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
 /// Writes records to a Kafka topic, at least once: an idempotent producer (no duplicates from its own
