@@ -1,3 +1,5 @@
+using Sluice.Sinks;
+
 namespace Sluice.Kafka;
 
 /// <summary>Where a Kafka source starts when it has no checkpointed offsets.</summary>
@@ -42,8 +44,64 @@ public sealed class KafkaSinkOptions
 
     public string Topic { get; set; } = string.Empty;
 
+    /// <summary>
+    /// At least once (default: an idempotent producer flushed at every barrier, output visible at once) or exactly once
+    /// (each epoch written ahead into the checkpoint and produced in one Kafka transaction when its checkpoint
+    /// completes: output visible to read_committed readers after the checkpoint interval plus the commit time).
+    /// </summary>
+    public DeliveryGuarantee Guarantee { get; set; } = DeliveryGuarantee.AtLeastOnce;
+
+    /// <summary>
+    /// Exactly once: the start of every transactional id (<c>{prefix}-{pipeline}-{sink task}</c>), stable across restarts
+    /// so a restarted task fences its predecessor. Unique per pipeline writing to the same cluster.
+    /// </summary>
+    public string? TransactionalIdPrefix { get; set; }
+
+    /// <summary>
+    /// Exactly once: <c>transaction.timeout.ms</c>; must not exceed the broker's <c>transaction.max.timeout.ms</c>
+    /// (15 min by default), which is checked when the sink task starts.
+    /// </summary>
+    public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Exactly once: the compacted topic that holds one commit marker per (pipeline, sink task, epoch).</summary>
+    public string CommitMarkerTopic { get; set; } = "_sluice-kafka-commits";
+
     /// <summary>Extra librdkafka settings passed through as they are.</summary>
     public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Problems with the settings, each naming the setting; empty when they can work.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Guarantee == DeliveryGuarantee.ExactlyOnce)
+        {
+            if (string.IsNullOrWhiteSpace(TransactionalIdPrefix))
+            {
+                errors.Add($"{nameof(TransactionalIdPrefix)} is required with {nameof(Guarantee)}={nameof(DeliveryGuarantee.ExactlyOnce)} (unique per pipeline on the cluster).");
+            }
+
+            if (TransactionTimeout < TimeSpan.FromSeconds(1) || TransactionTimeout > TimeSpan.FromMilliseconds(int.MaxValue))
+            {
+                errors.Add($"{nameof(TransactionTimeout)} ({TransactionTimeout}) must be at least 1 s and fit transaction.timeout.ms.");
+            }
+
+            if (string.IsNullOrWhiteSpace(CommitMarkerTopic))
+            {
+                errors.Add($"{nameof(CommitMarkerTopic)} is empty.");
+            }
+            else if (CommitMarkerTopic == Topic)
+            {
+                errors.Add($"{nameof(CommitMarkerTopic)} must differ from the output topic '{Topic}'.");
+            }
+
+            if (ClientConfig.ContainsKey("transactional.id"))
+            {
+                errors.Add($"ClientConfig must not set transactional.id: it is derived from {nameof(TransactionalIdPrefix)}.");
+            }
+        }
+
+        return errors;
+    }
 }
 
 /// <summary>A Kafka source or sink whose settings cannot work; the message names the setting.</summary>
