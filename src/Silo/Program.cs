@@ -8,7 +8,7 @@ using Sluice.Silo.Hosting;
 using Sluice.Silo.Jobs;
 using Sluice.Silo.Jobs.Fraud;
 using Sluice.Sinks;
-using Sluice.Sources.Kafka;
+using Sluice.Kafka;
 using Sluice.Storage;
 
 if (args is [SavepointCommand.Verb, ..])

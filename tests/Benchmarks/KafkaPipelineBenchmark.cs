@@ -10,8 +10,8 @@ using Sluice.Functions;
 using Sluice.Hosting;
 using Sluice.Pipelines;
 using Sluice.Sinks;
-using Sluice.Sources.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka;
+using Sluice.Kafka.Embedded;
 using Sluice.Time;
 using Sluice.Windows;
 

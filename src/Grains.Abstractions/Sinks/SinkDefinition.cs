@@ -23,6 +23,12 @@ public abstract class SinkDefinition<T>
 
     /// <summary>Creates the writer of one sink task, on the silo where that task is activated.</summary>
     public abstract ISinkFunction<T> CreateWriter(int taskIndex);
+
+    /// <summary>
+    /// Creates the writer of one sink task of pipeline <paramref name="pipelineId"/>; sinks whose external state is named
+    /// after the pipeline (Kafka's transactional ids and commit markers) override this.
+    /// </summary>
+    public virtual ISinkFunction<T> CreateWriter(string pipelineId, int taskIndex) => CreateWriter(taskIndex);
 }
 
 /// <summary>A sink whose writers come from a factory.</summary>

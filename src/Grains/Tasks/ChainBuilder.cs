@@ -227,5 +227,5 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
     }
 
     public override IStageTask VisitSink<T>(SinkNode<T> node) =>
-        new SinkStageTask<T>(node.Sink.CreateWriter(context.TaskIndex), context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
+        new SinkStageTask<T>(node.Sink.CreateWriter(context.Plan.Id, context.TaskIndex), context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
 }

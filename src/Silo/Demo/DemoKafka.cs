@@ -1,4 +1,4 @@
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 
 namespace Sluice.Silo.Demo;
 

@@ -1,5 +1,5 @@
 using Sluice.Sinks;
-using Sluice.Sources.Kafka;
+using Sluice.Kafka;
 
 namespace Sluice.Silo.Demo;
 

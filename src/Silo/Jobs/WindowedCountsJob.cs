@@ -1,7 +1,7 @@
 using Sluice.Functions;
 using Sluice.Hosting;
 using Sluice.Sinks.Files;
-using Sluice.Sources.Kafka;
+using Sluice.Kafka;
 using Sluice.Storage;
 using Sluice.Time;
 using Sluice.Windows;

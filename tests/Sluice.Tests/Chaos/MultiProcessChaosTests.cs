@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 using Xunit.Abstractions;
 
 namespace Sluice.Tests.Chaos;

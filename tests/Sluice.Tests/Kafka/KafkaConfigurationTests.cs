@@ -1,5 +1,5 @@
-using Sluice.Sources.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka;
+using Sluice.Kafka.Embedded;
 using Sluice.Tests.Properties;
 
 namespace Sluice.Tests.Kafka;

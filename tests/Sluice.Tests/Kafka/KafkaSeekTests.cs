@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Sluice.Sources;
-using Sluice.Sources.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka;
+using Sluice.Kafka.Embedded;
 using Sluice.Tests.Properties;
 
 namespace Sluice.Tests.Kafka;

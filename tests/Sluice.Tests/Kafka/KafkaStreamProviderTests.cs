@@ -3,8 +3,8 @@ using System.Text;
 using Confluent.Kafka;
 using Orleans.Streams;
 using Orleans.Streams.Core;
-using Sluice.Sources.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka;
+using Sluice.Kafka.Embedded;
 using Sluice.Tests.Infrastructure;
 
 namespace Sluice.Tests.Kafka;

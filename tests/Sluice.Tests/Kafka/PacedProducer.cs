@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 using Sluice.Tests.Properties;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 

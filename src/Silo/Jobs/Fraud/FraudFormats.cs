@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Sluice.Sources.Kafka;
+using Sluice.Kafka;
 
 namespace Sluice.Silo.Jobs.Fraud;
 

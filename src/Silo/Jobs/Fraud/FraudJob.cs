@@ -1,7 +1,7 @@
 using System.Globalization;
 using Sluice.Hosting;
 using Sluice.Sinks;
-using Sluice.Sources.Kafka;
+using Sluice.Kafka;
 using Sluice.Time;
 
 namespace Sluice.Silo.Jobs.Fraud;

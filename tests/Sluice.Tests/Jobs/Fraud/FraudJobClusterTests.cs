@@ -3,7 +3,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Silo.Jobs.Fraud;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 using Sluice.Tests.Infrastructure;
 using Sluice.Tests.Properties;
 using Xunit.Abstractions;

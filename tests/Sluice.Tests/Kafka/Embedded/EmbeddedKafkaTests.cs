@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 using Xunit.Abstractions;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 

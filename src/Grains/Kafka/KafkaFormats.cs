@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Confluent.Kafka;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
 /// Record formats for Kafka sources and sinks. Any Confluent <see cref="IDeserializer{T}"/>/<see cref="ISerializer{T}"/>

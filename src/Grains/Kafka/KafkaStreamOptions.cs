@@ -1,4 +1,4 @@
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>Settings of the Kafka persistent stream provider (one queue per topic partition).</summary>
 public sealed class KafkaStreamOptions

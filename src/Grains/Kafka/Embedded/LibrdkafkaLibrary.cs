@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Sluice.Sources.Kafka.Embedded;
+namespace Sluice.Kafka.Embedded;
 
 /// <summary>
 /// Finds and loads the librdkafka build that works on this machine, once per process, and hands the same file to

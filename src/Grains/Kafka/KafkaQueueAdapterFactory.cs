@@ -6,8 +6,9 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
+using Sluice.Sources;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
 /// An Orleans persistent stream provider over Kafka: one queue per topic partition (the queue balancer

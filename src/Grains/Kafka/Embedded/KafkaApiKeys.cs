@@ -1,4 +1,4 @@
-namespace Sluice.Sources.Kafka.Embedded;
+namespace Sluice.Kafka.Embedded;
 
 /// <summary>
 /// Kafka protocol ApiKey numbers, for <see cref="EmbeddedKafka.PushRequestErrors"/> (fault injection per request type).

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
-using Sluice.Sources.Kafka.Embedded;
+using Sluice.Kafka.Embedded;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>Builds Confluent client configs from Sluice options, with settings validated up front.</summary>
 internal static class KafkaClients

@@ -1,7 +1,7 @@
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>One Kafka record on its stream (namespace = topic, key = record key).</summary>
 [GenerateSerializer, Immutable]

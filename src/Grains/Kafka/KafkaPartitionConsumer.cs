@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
 /// One Confluent consumer, manually assigned to one partition, consuming on a dedicated thread (never on

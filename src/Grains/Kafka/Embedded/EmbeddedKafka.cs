@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using ErrorCode = Confluent.Kafka.ErrorCode;
 
-namespace Sluice.Sources.Kafka.Embedded;
+namespace Sluice.Kafka.Embedded;
 
 /// <summary>
 /// An in-process Kafka for the default run and the tests: librdkafka's mock cluster (Confluent's Kafka protocol

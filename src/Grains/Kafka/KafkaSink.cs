@@ -4,10 +4,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Functions;
 using Sluice.Sinks;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
-/// Writes records to a Kafka topic, at least once: an idempotent producer (no duplicates from its own
+/// Writes records to a Kafka topic, exactly once with <see cref="KafkaSinkOptions.Guarantee"/> =
+/// <see cref="DeliveryGuarantee.ExactlyOnce"/> (see <see cref="KafkaTransactionalWriter{T}"/>), otherwise at least once: an idempotent producer (no duplicates from its own
 /// retries) that is flushed at every checkpoint barrier (a failed flush fails the checkpoint) and when the input ends. Records keep their pipeline timestamp as the Kafka timestamp.
 /// A record whose delivery finally fails is counted and logged, and <see cref="ISinkFunction{T}.Finish"/>
 /// reports it as an error.
@@ -23,8 +24,24 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
 
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
-    public override ISinkFunction<T> CreateWriter(int taskIndex) =>
-        new Writer(this, new ProducerBuilder<string?, byte[]>(KafkaClients.Producer(Options.ClientConfig, Options.BootstrapServers, $"sink '{Name}'", Options.Topic)).Build());
+    public override ISinkFunction<T> CreateWriter(int taskIndex) => CreateWriter(string.Empty, taskIndex);
+
+    /// <summary>At least once: a flushing idempotent producer. Exactly once: a transactional writer named after (prefix, pipeline, task).</summary>
+    public override ISinkFunction<T> CreateWriter(string pipelineId, int taskIndex)
+    {
+        if (Options.Guarantee == DeliveryGuarantee.ExactlyOnce)
+        {
+            var errors = Options.Validate();
+            if (errors.Count > 0)
+            {
+                throw new KafkaConfigurationException($"Kafka sink '{Name}' is not configured correctly: {string.Join(" ", errors)}");
+            }
+
+            return new KafkaTransactionalWriter<T>(this, pipelineId, taskIndex);
+        }
+
+        return new Writer(this, new ProducerBuilder<string?, byte[]>(KafkaClients.Producer(Options.ClientConfig, Options.BootstrapServers, $"sink '{Name}'", Options.Topic)).Build());
+    }
 
     private sealed class Writer(KafkaSink<T> sink, IProducer<string?, byte[]> producer) : ISinkFunction<T>
     {

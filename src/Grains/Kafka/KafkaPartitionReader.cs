@@ -1,6 +1,7 @@
 using Confluent.Kafka;
+using Sluice.Sources;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>
 /// Reads one topic partition for the pipeline without blocking: drains what the consumer thread buffered,

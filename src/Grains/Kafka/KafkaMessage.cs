@@ -1,4 +1,4 @@
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>A Kafka record as the stream provider delivers it to grains.</summary>
 [GenerateSerializer, Immutable]

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>Kafka in the pipeline builder: <c>FromKafka</c> and <c>ToKafka</c>.</summary>
 public static class KafkaPipelineExtensions

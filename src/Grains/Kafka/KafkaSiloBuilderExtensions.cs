@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Streams;
 
-namespace Sluice.Sources.Kafka;
+namespace Sluice.Kafka;
 
 /// <summary>Registers Kafka as an Orleans persistent stream provider.</summary>
 public static class KafkaSiloBuilderExtensions

@@ -1,0 +1,108 @@
+using Sluice.Sinks;
+
+namespace Sluice.Kafka;
+
+/// <summary>Where a Kafka source starts when it has no checkpointed offsets.</summary>
+public enum KafkaStartPosition
+{
+    Earliest,
+    Latest,
+}
+
+/// <summary>Settings of a Kafka source (a topic read as a partitioned pipeline source).</summary>
+public sealed class KafkaSourceOptions
+{
+    /// <summary>Comma-separated host:port list (setting <c>Kafka:BootstrapServers</c> in the silo).</summary>
+    public string BootstrapServers { get; set; } = string.Empty;
+
+    public string Topic { get; set; } = string.Empty;
+
+    /// <summary>Consumer group id, used for lag monitoring; the pipeline's offsets live in its checkpoints.</summary>
+    public string GroupId { get; set; } = "sluice";
+
+    public KafkaStartPosition StartPosition { get; set; } = KafkaStartPosition.Earliest;
+
+    /// <summary>Topic that receives records that cannot be deserialised or keyed, with the reason in headers. Null: count and log only.</summary>
+    public string? DeadLetterTopic { get; set; }
+
+    /// <summary>Read each partition up to its end offset at open time, then end (bounded runs, tests, backfills).</summary>
+    public bool StopAtEndOffsets { get; set; }
+
+    /// <summary>Messages buffered per partition between the consumer thread and the pipeline.</summary>
+    public int BufferedMessages { get; set; } = 20_000;
+
+    public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Extra librdkafka settings passed through as they are (security.protocol, sasl.*, ssl.*, ...).</summary>
+    public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+/// <summary>Settings of a Kafka sink.</summary>
+public sealed class KafkaSinkOptions
+{
+    public string BootstrapServers { get; set; } = string.Empty;
+
+    public string Topic { get; set; } = string.Empty;
+
+    /// <summary>
+    /// At least once (default: an idempotent producer flushed at every barrier, output visible at once) or exactly once
+    /// (each epoch written ahead into the checkpoint and produced in one Kafka transaction when its checkpoint
+    /// completes: output visible to read_committed readers after the checkpoint interval plus the commit time).
+    /// </summary>
+    public DeliveryGuarantee Guarantee { get; set; } = DeliveryGuarantee.AtLeastOnce;
+
+    /// <summary>
+    /// Exactly once: the start of every transactional id (<c>{prefix}-{pipeline}-{sink task}</c>), stable across restarts
+    /// so a restarted task fences its predecessor. Unique per pipeline writing to the same cluster.
+    /// </summary>
+    public string? TransactionalIdPrefix { get; set; }
+
+    /// <summary>
+    /// Exactly once: <c>transaction.timeout.ms</c>; must not exceed the broker's <c>transaction.max.timeout.ms</c>
+    /// (15 min by default), which is checked when the sink task starts.
+    /// </summary>
+    public TimeSpan TransactionTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Exactly once: the compacted topic that holds one commit marker per (pipeline, sink task, epoch).</summary>
+    public string CommitMarkerTopic { get; set; } = "_sluice-kafka-commits";
+
+    /// <summary>Extra librdkafka settings passed through as they are.</summary>
+    public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Problems with the settings, each naming the setting; empty when they can work.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Guarantee == DeliveryGuarantee.ExactlyOnce)
+        {
+            if (string.IsNullOrWhiteSpace(TransactionalIdPrefix))
+            {
+                errors.Add($"{nameof(TransactionalIdPrefix)} is required with {nameof(Guarantee)}={nameof(DeliveryGuarantee.ExactlyOnce)} (unique per pipeline on the cluster).");
+            }
+
+            if (TransactionTimeout < TimeSpan.FromSeconds(1) || TransactionTimeout > TimeSpan.FromMilliseconds(int.MaxValue))
+            {
+                errors.Add($"{nameof(TransactionTimeout)} ({TransactionTimeout}) must be at least 1 s and fit transaction.timeout.ms.");
+            }
+
+            if (string.IsNullOrWhiteSpace(CommitMarkerTopic))
+            {
+                errors.Add($"{nameof(CommitMarkerTopic)} is empty.");
+            }
+            else if (CommitMarkerTopic == Topic)
+            {
+                errors.Add($"{nameof(CommitMarkerTopic)} must differ from the output topic '{Topic}'.");
+            }
+
+            if (ClientConfig.ContainsKey("transactional.id"))
+            {
+                errors.Add($"ClientConfig must not set transactional.id: it is derived from {nameof(TransactionalIdPrefix)}.");
+            }
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>A Kafka source or sink whose settings cannot work; the message names the setting.</summary>
+public sealed class KafkaConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

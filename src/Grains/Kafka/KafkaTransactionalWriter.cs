@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Sluice.Functions;
+
+namespace Sluice.Kafka;
+
+/// <summary>
+/// One exactly-once task of a <see cref="KafkaSink{T}"/>. Records are serialised into the open epoch; at Barrier(n) the
+/// epoch is sealed and its compressed records become the transaction handle the checkpoint keeps (write-ahead). When
+/// checkpoint n completes (or a restore commits it again) the epoch is produced in ONE Kafka transaction together with
+/// its commit marker, under a transactional id stable per (prefix, pipeline, sink task), so a restarted task fences its
+/// predecessor. An epoch whose marker is committed already is never produced again.
+/// </summary>
+/// <remarks>
+/// librdkafka calls block, so prepare and commit run on the thread pool; the sink task awaits them (nothing is left
+/// running when the task moves or deactivates). Every output record carries its sink task and epoch in headers.
+/// </remarks>
+internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMovableSink, IDisposable
+{
+    private const int MaxTransactionAttempts = 3;
+    private readonly KafkaSink<T> _sink;
+    private readonly string _transactionalId;
+    private readonly string _markerPrefix;
+    private readonly byte[] _taskHeader;
+    private readonly ILogger _logger;
+    private readonly KafkaEpochBuffer _open = new();
+    private readonly HashSet<long> _preparedHere = [];
+    private readonly Lock _gate = new();
+    private IProducer<string?, byte[]>? _producer;
+    private HashSet<long>? _committed;
+    private bool _checked;
+
+    public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex)
+    {
+        _sink = sink;
+        _transactionalId = $"{sink.Options.TransactionalIdPrefix}-{pipelineId}-{sink.Name}-{taskIndex}";
+        _markerPrefix = KafkaCommitMarkers.KeyPrefix(pipelineId, sink.Name, taskIndex);
+        _taskHeader = Encoding.UTF8.GetBytes(taskIndex.ToString(CultureInfo.InvariantCulture));
+        _logger = sink.LoggerFactory.CreateLogger($"Sluice.Kafka.Sink.{sink.Name}");
+    }
+
+    public string TransactionalId => _transactionalId;
+
+    public void Write(T value, SinkContext context)
+    {
+        var bytes = _sink.Serializer.Serialize(value, new SerializationContext(MessageComponentType.Value, _sink.Options.Topic));
+        _open.Append(_sink.KeySelector?.Invoke(value), context.Timestamp, bytes);
+    }
+
+    public Task<byte[]?> PrepareAsync(long checkpointId, CancellationToken cancellationToken)
+    {
+        // Synchronous part: take the epoch, so records written from now on belong to the next one.
+        if (_open.Seal() is not { } records)
+        {
+            return Task.FromResult<byte[]?>(null);
+        }
+
+        lock (_gate)
+        {
+            _preparedHere.Add(checkpointId);
+        }
+
+        return Task.Run<byte[]?>(
+            () =>
+            {
+                var handle = records.ToHandle();
+                KafkaSinkInstruments.WriteAheadBytes.Add(handle.Length);
+                return handle;
+            },
+            CancellationToken.None);
+    }
+
+    public Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return Task.Run(() => CommitEpochAsync(checkpointId, transaction), CancellationToken.None);
+    }
+
+    public byte[] ExportOpenEpoch() => _open.Seal()?.ToHandle() ?? [];
+
+    public void ImportOpenEpoch(ReadOnlySpan<byte> epoch)
+    {
+        var records = KafkaEpochBuffer.Read(epoch.ToArray());
+        while (records.TryRead(out var key, out var timestamp, out var value))
+        {
+            _open.Append(key, timestamp, value);
+        }
+    }
+
+    /// <summary>Closes the producer; an open transaction is aborted by the broker (or by the next task with this id).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _producer?.Dispose();
+            _producer = null;
+        }
+    }
+
+    private async Task CommitEpochAsync(long epoch, byte[] handle)
+    {
+        await EnsureStartedAsync();
+        lock (_gate)
+        {
+            _committed ??= KafkaCommitMarkers.Read(MarkerConsumerConfig(), _sink.Options.CommitMarkerTopic, _markerPrefix, TimeSpan.FromSeconds(60));
+            if (_committed.Contains(epoch))
+            {
+                KafkaSinkInstruments.EpochsAlreadyCommitted.Add(1);
+                _preparedHere.Remove(epoch);
+                return;
+            }
+
+            if (!_preparedHere.Remove(epoch))
+            {
+                KafkaSinkInstruments.EpochsReproduced.Add(1);
+            }
+
+            for (var attempt = 1; ; attempt++)
+            {
+                var producer = _producer ??= CreateProducer();
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    Produce(producer, epoch, KafkaEpochBuffer.Read(handle));
+                    _committed.Add(epoch);
+                    KafkaSinkInstruments.TransactionsCommitted.Add(1);
+                    KafkaSinkInstruments.CommitLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    return;
+                }
+                catch (KafkaException ex)
+                {
+                    _logger.LogWarning("Kafka sink '{Sink}' ({TransactionalId}): the transaction of epoch {Epoch} failed (attempt {Attempt}): {Reason}", _sink.Name, _transactionalId, epoch, attempt, ex.Error.Reason);
+                    Abort(producer, ex);
+                    if (attempt >= MaxTransactionAttempts || ex.Error.IsFatal)
+                    {
+                        throw;
+                    }
+                }
+            }
+        }
+    }
+
+    private void Produce(IProducer<string?, byte[]> producer, long epoch, KafkaEpochRecords records)
+    {
+        var headers = new Headers { { KafkaCommitMarkers.TaskHeader, _taskHeader }, { KafkaCommitMarkers.EpochHeader, Encoding.UTF8.GetBytes(epoch.ToString(CultureInfo.InvariantCulture)) } };
+        producer.BeginTransaction();
+        var topic = _sink.Options.Topic;
+        while (records.TryRead(out var key, out var timestamp, out var value))
+        {
+            Send(producer, topic, new Message<string?, byte[]>
+            {
+                Key = key,
+                Value = value,
+                Timestamp = timestamp == long.MinValue ? Timestamp.Default : new Timestamp(timestamp, TimestampType.CreateTime),
+                Headers = headers,
+            });
+        }
+
+        Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch), Headers = headers });
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                producer.CommitTransaction(_sink.Options.TransactionTimeout);
+                return;
+            }
+            catch (KafkaRetriableException) when (retry < 5)
+            {
+                // The commit's outcome is not known yet: committing again is how librdkafka resolves it.
+            }
+        }
+    }
+
+    private static void Send(IProducer<string?, byte[]> producer, string topic, Message<string?, byte[]> message)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(topic, message);
+                return;
+            }
+            catch (ProduceException<string?, byte[]> ex) when (ex.Error.Code == Confluent.Kafka.ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(100));
+            }
+        }
+    }
+
+    /// <summary>Aborts the failed transaction; a producer that cannot abort (or hit a fatal error) is replaced, and the new one's InitTransactions fences and aborts what is left.</summary>
+    private void Abort(IProducer<string?, byte[]> producer, KafkaException failure)
+    {
+        KafkaSinkInstruments.TransactionsAborted.Add(1);
+        if (!failure.Error.IsFatal)
+        {
+            try
+            {
+                producer.AbortTransaction(_sink.Options.TransactionTimeout);
+                return;
+            }
+            catch (KafkaException ex)
+            {
+                _logger.LogWarning("Kafka sink '{Sink}' ({TransactionalId}): abort failed ({Reason}); the producer is replaced.", _sink.Name, _transactionalId, ex.Error.Reason);
+            }
+        }
+
+        producer.Dispose();
+        _producer = null;
+    }
+
+    private IProducer<string?, byte[]> CreateProducer()
+    {
+        var options = _sink.Options;
+        var config = KafkaClients.Producer(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.Topic);
+        config.TransactionalId = _transactionalId;
+        config.TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds;
+        config.MessageTimeoutMs = Math.Min(config.MessageTimeoutMs ?? int.MaxValue, config.TransactionTimeoutMs.Value); // librdkafka requires it
+        var producer = new ProducerBuilder<string?, byte[]>(config).Build();
+        try
+        {
+            // Fences the previous producer with this id and aborts the transaction it left open.
+            producer.InitTransactions(options.TransactionTimeout);
+            return producer;
+        }
+        catch
+        {
+            producer.Dispose();
+            throw;
+        }
+    }
+
+    private async Task EnsureStartedAsync()
+    {
+        if (Volatile.Read(ref _checked))
+        {
+            return;
+        }
+
+        var options = _sink.Options;
+        using var admin = new AdminClientBuilder(KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.Topic)).Build();
+        await KafkaTransactionTimeout.CheckAsync(admin, _sink.Name, options.TransactionTimeout, _logger);
+        await KafkaCommitMarkers.EnsureTopicAsync(admin, options.CommitMarkerTopic, _logger);
+        Volatile.Write(ref _checked, true);
+    }
+
+    private ConsumerConfig MarkerConsumerConfig()
+    {
+        var options = _sink.Options;
+        var producerConfig = KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.CommitMarkerTopic);
+        return new ConsumerConfig(producerConfig) { GroupId = _transactionalId + "-markers" };
+    }
+}
