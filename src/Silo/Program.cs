@@ -1,7 +1,6 @@
-using System.Text.Json.Serialization;
 using OpenTelemetry.Metrics;
 using Sluice.Hosting;
-using Sluice.Silo.Api;
+using Sluice.AspNetCore;
 using Sluice.Silo.Cli;
 using Sluice.Silo.Demo;
 using Sluice.Silo.Hosting;
@@ -76,30 +75,16 @@ if (runDemo)
 builder.Services.AddSluiceCheckpointStorage(builder.Configuration.GetSection("Checkpoints"));
 builder.Services.AddHostedService<StatusReporter>();
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Sluice", "Microsoft.Orleans"));
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+builder.Services.AddSluiceApi(o => o.ApiKey = host.ApiKey);
 
 var app = builder.Build();
-if (!string.IsNullOrEmpty(host.ApiKey))
-{
-    app.Use(async (context, next) =>
-    {
-        var presented = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers["X-Api-Key"].ToString());
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(presented, System.Text.Encoding.UTF8.GetBytes(host.ApiKey)))
-        {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            return;
-        }
-
-        await next();
-    });
-}
-else if (!app.Environment.IsDevelopment())
+if (string.IsNullOrEmpty(host.ApiKey) && !app.Environment.IsDevelopment())
 {
     app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
 }
 
 app.MapGet("/", () => Results.Redirect("/api/pipelines"));
-app.MapPipelineApi();
+app.MapSluiceApi();
 app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine($"[sluice] silo up; pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
 await app.RunAsync();

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Streams;
 using Sluice.Pipelines;
@@ -7,22 +10,72 @@ using Sluice.Sources;
 
 namespace Sluice.Hosting;
 
-/// <summary>Registers the Sluice engine in an Orleans silo.</summary>
-internal static class SluiceSiloBuilderExtensions
+/// <summary>Registers the Sluice engine and its pipelines in an Orleans silo.</summary>
+public static class SluiceSiloBuilderExtensions
 {
-    /// <summary>Adds the engine: pipeline registry, key-group grains and the source stream provider.</summary>
+    /// <summary>The configuration section <see cref="AddSluice(ISiloBuilder, IConfiguration)"/> usually reads.</summary>
+    public const string SourcesSectionName = "Sluice:Sources";
+
+    /// <summary>
+    /// Adds the engine to the silo: the pipeline registry, the key-group grains and the stream provider that runs the
+    /// pipelines' sources. Pipelines are added with <see cref="AddSluicePipeline(IServiceCollection, Func{IServiceProvider, Pipeline})"/>
+    /// and checkpoints need <c>AddSluiceCheckpointStorage</c>.
+    /// </summary>
+    /// <param name="builder">The silo.</param>
+    /// <param name="configureSources">Changes to the source provider's defaults (8 queues, 32,768 cached batches per queue).</param>
     public static ISiloBuilder AddSluice(this ISiloBuilder builder, Action<SourceProviderOptions>? configureSources = null)
     {
-        builder.Services.AddSingleton<PipelineRegistry>();
-        builder.Services.AddSingleton<Checkpointing.CheckpointCatalog>();
-        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PipelineStartup>();
-        builder.Services.AddSingleton<Migration.LocalMovableGrains>();
-        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Migration.PlannedShutdown>();
-        var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName);
+        ArgumentNullException.ThrowIfNull(builder);
+        var sourceOptions = AddEngine(builder);
         if (configureSources is not null)
         {
             sourceOptions.Configure(configureSources);
         }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the engine with the source provider's options bound from <paramref name="sources"/> (usually
+    /// <c>configuration.GetSection("Sluice:Sources")</c>: <c>QueueCount</c>, <c>CacheSize</c>). Invalid values stop the
+    /// silo at start with the setting named.
+    /// </summary>
+    public static ISiloBuilder AddSluice(this ISiloBuilder builder, IConfiguration sources)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(sources);
+        AddEngine(builder).Bind(sources);
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers a pipeline definition, built when the silo starts. Every silo of the cluster must register the same
+    /// ones. An invalid definition stops the silo with its message.
+    /// </summary>
+    public static IServiceCollection AddSluicePipeline(this IServiceCollection services, Func<IServiceProvider, Pipeline> definition)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(definition);
+        services.AddSingleton(new PipelineDefinition(definition));
+        return services;
+    }
+
+    /// <summary>Registers a pipeline built without services.</summary>
+    public static IServiceCollection AddSluicePipeline(this IServiceCollection services, Func<Pipeline> definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return services.AddSluicePipeline(_ => definition());
+    }
+
+    private static OptionsBuilder<SourceProviderOptions> AddEngine(ISiloBuilder builder)
+    {
+        builder.Services.TryAddSingleton<PipelineRegistry>();
+        builder.Services.TryAddSingleton<Checkpointing.CheckpointCatalog>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PipelineStartup>();
+        builder.Services.TryAddSingleton<Migration.LocalMovableGrains>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Migration.PlannedShutdown>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SourceProviderOptions>, SourceProviderOptionsValidator>());
+        var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName).ValidateOnStart();
 
         builder.AddPersistentStreams(SourceStreams.ProviderName, SourceQueueAdapterFactory.Create, stream =>
         {
@@ -37,14 +90,27 @@ internal static class SluiceSiloBuilderExtensions
                 o.MaxEventDeliveryTime = Timeout.InfiniteTimeSpan;
             }));
         });
-        return builder;
+        return sourceOptions;
     }
+}
 
-    /// <summary>Registers a pipeline definition; every silo of the cluster must register the same ones.</summary>
-    public static IServiceCollection AddSluicePipeline(this IServiceCollection services, Func<IServiceProvider, Pipeline> definition)
+/// <summary>Rejects source provider settings the engine cannot run with, naming each setting.</summary>
+internal sealed class SourceProviderOptionsValidator : IValidateOptions<SourceProviderOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SourceProviderOptions options)
     {
-        services.AddSingleton(new PipelineDefinition(definition));
-        return services;
+        List<string> failures = [];
+        if (options.QueueCount < 1)
+        {
+            failures.Add($"{SluiceSiloBuilderExtensions.SourcesSectionName}:QueueCount must be at least 1; it was {options.QueueCount}.");
+        }
+
+        if (options.CacheSize < 100)
+        {
+            failures.Add($"{SluiceSiloBuilderExtensions.SourcesSectionName}:CacheSize must be at least 100; it was {options.CacheSize}.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
 

@@ -43,8 +43,9 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
         return new Writer(this, new ProducerBuilder<string?, byte[]>(KafkaClients.Producer(Options.ClientConfig, Options.BootstrapServers, $"sink '{Name}'", Options.Topic)).Build());
     }
 
-    private sealed class Writer(KafkaSink<T> sink, IProducer<string?, byte[]> producer) : ISinkFunction<T>
+    private sealed class Writer(KafkaSink<T> sink, IProducer<string?, byte[]> producer) : ISinkFunction<T>, IDisposable
     {
+        private bool _disposed;
         private readonly ILogger _logger = sink.LoggerFactory.CreateLogger($"Sluice.Kafka.Sink.{sink.Name}");
         private long _failed;
         private string? _lastError;
@@ -86,10 +87,24 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
         public void Finish()
         {
             producer.Flush(TimeSpan.FromMinutes(2));
-            producer.Dispose();
+            Dispose();
             if (Interlocked.Read(ref _failed) > 0)
             {
                 throw new KafkaException(new Error(Confluent.Kafka.ErrorCode.Local_MsgTimedOut, $"{_failed} record(s) could not be delivered to '{sink.Options.Topic}'; last error: {_lastError}"));
+            }
+        }
+
+        /// <summary>
+        /// When the task goes (deactivation, restart, shutdown): closes the producer with its connections. Unflushed
+        /// records belong to no completed checkpoint and are replayed. Left open, the producer would outlive the task and
+        /// log broker errors once the cluster it talks to is gone.
+        /// </summary>
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                producer.Dispose();
             }
         }
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Sluice.Storage;
 
 /// <summary>Registers <see cref="ICheckpointStore"/> for a host.</summary>
-internal static class CheckpointStorageServiceCollectionExtensions
+public static class CheckpointStorageServiceCollectionExtensions
 {
     /// <summary>
     /// Binds <see cref="CheckpointStorageOptions"/> from <paramref name="section"/> (usually

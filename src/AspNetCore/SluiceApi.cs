@@ -1,14 +1,26 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Sluice.Grains;
 using Sluice.Pipelines;
 
-namespace Sluice.Silo.Api;
+namespace Sluice.AspNetCore;
 
-/// <summary>The admin HTTP API: pipeline status, checkpoint history, savepoints.</summary>
-internal static class PipelineApi
+/// <summary>The admin HTTP API: pipeline status, checkpoint history, savepoints, live state queries.</summary>
+public static class SluiceApi
 {
-    public static void MapPipelineApi(this IEndpointRouteBuilder app)
+    /// <summary>
+    /// Maps the admin API under <c>/api</c> on a host that runs a Sluice silo (<c>UseOrleans(s =&gt; s.AddSluice())</c>).
+    /// With <see cref="SluiceApiOptions.ApiKey"/> set (see <c>AddSluiceApi</c>), every call must send it in the
+    /// <c>X-Api-Key</c> header or is answered 401.
+    /// </summary>
+    /// <returns>The <c>/api</c> route group, for further conventions (authorization, rate limiting).</returns>
+    public static RouteGroupBuilder MapSluiceApi(this IEndpointRouteBuilder endpoints)
     {
-        app.MapGet("/api/pipelines", (PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var app = endpoints.MapGroup("/api");
+        app.AddEndpointFilter<ApiKeyFilter>();
+        app.MapGet("/pipelines", (PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             var result = new List<PipelineView>();
             foreach (var plan in registry.Plans.OrderBy(p => p.Id, StringComparer.Ordinal))
@@ -19,18 +31,18 @@ internal static class PipelineApi
             return Results.Ok(result);
         }));
 
-        app.MapGet("/api/pipelines/{id}/checkpoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
+        app.MapGet("/pipelines/{id}/checkpoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetHistoryAsync())
                 : NotRegistered(id)));
 
-        app.MapGet("/api/pipelines/{id}/savepoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
+        app.MapGet("/pipelines/{id}/savepoints", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(await grains.GetGrain<ICheckpointCoordinatorGrain>(id).GetSavepointsAsync())
                 : NotRegistered(id)));
 
         // Triggers a savepoint; it completes asynchronously (poll GET .../savepoints).
-        app.MapPost("/api/pipelines/{id}/savepoints", (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
+        app.MapPost("/pipelines/{id}/savepoints", (string id, SavepointRequest request, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             if (!registry.TryGet(id, out _))
             {
@@ -48,10 +60,11 @@ internal static class PipelineApi
             }
         }));
 
-        app.MapGet("/api/pipelines/{id}", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
+        app.MapGet("/pipelines/{id}", (string id, PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
             registry.TryGet(id, out _)
                 ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))
                 : NotRegistered(id)));
+        return app;
     }
 
     private static IResult NotRegistered(string id) => Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
@@ -71,7 +84,7 @@ internal static class PipelineApi
 }
 
 /// <summary>What the API shows of a pipeline; times as epoch milliseconds plus a readable UTC form.</summary>
-internal sealed record PipelineView(
+public sealed record PipelineView(
     string Id,
     string Status,
     long RecordsIn,
@@ -100,4 +113,4 @@ internal sealed record PipelineView(
 }
 
 /// <summary>Body of POST /api/pipelines/{id}/savepoints.</summary>
-internal sealed record SavepointRequest(string Name);
+public sealed record SavepointRequest(string Name);
