@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using OpenTelemetry.Metrics;
 using Sluice.Hosting;
 using Sluice.Silo.Api;
 using Sluice.Silo.Cli;
@@ -10,6 +9,7 @@ using Sluice.Silo.Jobs.Fraud;
 using Sluice.Sinks;
 using Sluice.Sources.Kafka;
 using Sluice.Storage;
+using Sluice.Telemetry;
 
 if (args is [SavepointCommand.Verb, ..])
 {
@@ -75,7 +75,7 @@ if (runDemo)
 
 builder.Services.AddSluiceCheckpointStorage(builder.Configuration.GetSection("Checkpoints"));
 builder.Services.AddHostedService<StatusReporter>();
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Sluice", "Microsoft.Orleans"));
+builder.Services.AddSluiceOpenTelemetry(builder.Configuration);
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 
 var app = builder.Build();
@@ -100,6 +100,7 @@ else if (!app.Environment.IsDevelopment())
 
 app.MapGet("/", () => Results.Redirect("/api/pipelines"));
 app.MapPipelineApi();
+app.MapSluiceTelemetry();
 app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine($"[sluice] silo up; pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
 await app.RunAsync();
