@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Sluice.Dashboard;
 using Sluice.Hosting;
 using Sluice.Silo.Api;
 using Sluice.Silo.Cli;
@@ -25,7 +26,8 @@ var demo = builder.Configuration.GetSection("Sluice:Demo").Get<DemoOptions>() ??
 builder.WebHost.UseUrls(host.ApiUrl);
 builder.UseOrleans(silo => silo
     .UseSluiceClustering(host, builder.Configuration)
-    .AddSluice());
+    .AddSluice()
+    .AddSluiceDashboard());
 
 // The built-in job (Sluice:Job); every silo of a cluster must run the same one.
 var runDemo = false;
@@ -98,9 +100,9 @@ else if (!app.Environment.IsDevelopment())
     app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
 }
 
-app.MapGet("/", () => Results.Redirect("/api/pipelines"));
+app.MapSluiceDashboard();
 app.MapPipelineApi();
 app.MapSluiceTelemetry();
 app.Lifetime.ApplicationStarted.Register(() =>
-    Console.WriteLine($"[sluice] silo up; pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
+    Console.WriteLine($"[sluice] silo up; dashboard at {host.ApiUrl}/ , pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
 await app.RunAsync();
