@@ -34,6 +34,22 @@ install_dev_services() {
 
 install_dev_services
 
+# The dashboard test drives Debian's chromium (headless, through Playwright with ExecutablePath); without it
+# that test is skipped with its reason. Installed here when missing and running as root (CI).
+install_chromium() {
+  if command -v chromium > /dev/null; then
+    return
+  fi
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get > /dev/null; then
+    echo "chromium: installing with apt-get (for the dashboard test)"
+    apt-get update -qq && apt-get install -y -qq chromium > /dev/null || echo "chromium: install failed; the dashboard test will be skipped" >&2
+  else
+    echo "chromium: not installed and not root; the dashboard test will be skipped (apt-get install chromium)"
+  fi
+}
+
+install_chromium
+
 rm -rf "$results_dir"
 
 # LogFilePrefix (not LogFileName): with several test projects a fixed LogFileName makes each project

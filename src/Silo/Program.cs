@@ -1,4 +1,4 @@
-using OpenTelemetry.Metrics;
+using Sluice.Dashboard;
 using Sluice.Hosting;
 using Sluice.AspNetCore;
 using Sluice.Silo.Cli;
@@ -9,6 +9,7 @@ using Sluice.Silo.Jobs.Fraud;
 using Sluice.Sinks;
 using Sluice.Kafka;
 using Sluice.Storage;
+using Sluice.Telemetry;
 
 if (args is [SavepointCommand.Verb, ..])
 {
@@ -24,7 +25,8 @@ var demo = builder.Configuration.GetSection("Sluice:Demo").Get<DemoOptions>() ??
 builder.WebHost.UseUrls(host.ApiUrl);
 builder.UseOrleans(silo => silo
     .UseSluiceClustering(host, builder.Configuration)
-    .AddSluice());
+    .AddSluice()
+    .AddSluiceDashboard());
 
 // The built-in job (Sluice:Job); every silo of a cluster must run the same one.
 var runDemo = false;
@@ -74,7 +76,7 @@ if (runDemo)
 
 builder.Services.AddSluiceCheckpointStorage(builder.Configuration.GetSection("Checkpoints"));
 builder.Services.AddHostedService<StatusReporter>();
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Sluice", "Microsoft.Orleans"));
+builder.Services.AddSluiceOpenTelemetry(builder.Configuration);
 builder.Services.AddSluiceApi(o => o.ApiKey = host.ApiKey);
 
 var app = builder.Build();
@@ -83,8 +85,9 @@ if (string.IsNullOrEmpty(host.ApiKey) && !app.Environment.IsDevelopment())
     app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
 }
 
-app.MapGet("/", () => Results.Redirect("/api/pipelines"));
+app.MapSluiceDashboard();
 app.MapSluiceApi();
+app.MapSluiceTelemetry();
 app.Lifetime.ApplicationStarted.Register(() =>
-    Console.WriteLine($"[sluice] silo up; pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
+    Console.WriteLine($"[sluice] silo up; dashboard at {host.ApiUrl}/ , pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));
 await app.RunAsync();

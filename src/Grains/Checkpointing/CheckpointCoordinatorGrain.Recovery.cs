@@ -145,7 +145,7 @@ internal sealed partial class CheckpointCoordinatorGrain
             _restartsInRow = previous.RestartsInRow + 1;
             _failureDetectedAt = DateTimeOffset.UtcNow;
             _lastRestartReason = "the checkpoint coordinator was lost (its silo failed) and reactivated";
-            Diagnostics.SluiceInstruments.Restarts.Add(1);
+            Diagnostics.SluiceInstruments.RecordRestart(_plan.Id);
             if (FailedPastRestartLimit(_lastRestartReason))
             {
                 return;
@@ -178,7 +178,7 @@ internal sealed partial class CheckpointCoordinatorGrain
 
         var backoff = _plan.Options.Restart.BackoffBefore(_restartsInRow);
         _restartAt = DateTimeOffset.UtcNow + backoff;
-        Diagnostics.SluiceInstruments.Restarts.Add(1);
+        Diagnostics.SluiceInstruments.RecordRestart(_plan.Id);
         LogRestartRequested(logger, _plan.Id, _attempt, (long)backoff.TotalMilliseconds, reason);
     }
 
@@ -294,6 +294,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         if (_failureDetectedAt is { } detected)
         {
             _recoveryTimes.Add((long)(DateTimeOffset.UtcNow - detected).TotalMilliseconds);
+            Diagnostics.SluiceInstruments.RecordRecovery(_plan.Id, detected, _lastRestartReason, _restarts, failure: null);
             if (_recoveryTimes.Count > RecoveryTimesKept)
             {
                 _recoveryTimes.RemoveAt(0);
@@ -311,6 +312,11 @@ internal sealed partial class CheckpointCoordinatorGrain
         _failed = true;
         _failureReason = reason;
         _restartAt = null;
+        if (_failureDetectedAt is { } detected)
+        {
+            Diagnostics.SluiceInstruments.RecordRecovery(_plan.Id, detected, _lastRestartReason, _restarts, failure: reason);
+        }
+
         if (_pending is { } p)
         {
             FailCheckpoint(p, $"aborted: the pipeline failed ({reason})");

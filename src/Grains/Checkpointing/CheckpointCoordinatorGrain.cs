@@ -180,23 +180,18 @@ internal sealed partial class CheckpointCoordinatorGrain(
         }
 
         Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
-        Diagnostics.SluiceInstruments.CheckpointsFailed.Add(1);
         LogFailed(logger, _plan.Id, p.Id, reason);
     }
 
     private void Record(CheckpointInfo info)
     {
+        Diagnostics.SluiceInstruments.RecordCheckpoint(_plan.Id, info, savepoint: _pending?.Savepoint is not null);
         _pending = null;
         _lastFinishedAt = DateTimeOffset.UtcNow;
         _history.Add(info);
         if (_history.Count > HistoryLength)
         {
             _history.RemoveAt(0);
-        }
-
-        if (info.State == CheckpointState.Completed)
-        {
-            Diagnostics.SluiceInstruments.CheckpointsCompleted.Add(1);
         }
     }
 

@@ -5,9 +5,11 @@ namespace Sluice.Diagnostics;
 
 /// <summary>
 /// Sluice's meter and activity source, both named "Sluice" (beside Orleans' "Microsoft.Orleans").
-/// Counters are added to in bulk (per pull, per report), never per record.
+/// Counters are added to in bulk (per pull, per report), never per record. Per-pipeline series carry the tags
+/// <c>pipeline</c>, <c>stage</c>, <c>source</c> and <c>partition</c>; gauges read the latest task and source reports
+/// the pipeline grains of this silo hold (<see cref="PipelineGauges"/>).
 /// </summary>
-internal static class SluiceInstruments
+internal static partial class SluiceInstruments
 {
     public const string Name = "Sluice";
 
@@ -40,4 +42,32 @@ internal static class SluiceInstruments
 
     public static readonly Counter<long> ExchangeGaps = Meter.CreateCounter<long>(
         "sluice.exchange.gaps", "{batch}", "Batches that arrived after missing ones on their channel (with checkpoints the task fails and the pipeline restarts)");
+
+    public static readonly Counter<long> StageRecordsIn = Meter.CreateCounter<long>("sluice.stage.records_in", "{record}", "Records a stage's tasks took in, per pipeline and stage");
+
+    public static readonly Counter<long> StageRecordsOut = Meter.CreateCounter<long>("sluice.stage.records_out", "{record}", "Records a stage's tasks emitted, per pipeline and stage");
+
+    public static readonly Counter<long> SourceRecordsIn = Meter.CreateCounter<long>("sluice.source.records_in", "{record}", "Records read from a source, per pipeline and source");
+
+    public static readonly Counter<long> StageLateRecords = Meter.CreateCounter<long>("sluice.stage.records_late", "{record}", "Records dropped as late, per pipeline and stage");
+
+    public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>("sluice.source.dead_letters", "{record}", "Records a source could not deserialize and sent to its dead-letter topic (or dropped), per pipeline and source");
+
+    public static readonly Histogram<long> CheckpointDuration = Meter.CreateHistogram<long>("sluice.checkpoint.duration", "ms", "Time from opening a checkpoint to committing (or failing) it");
+
+    public static readonly Histogram<long> CheckpointSize = Meter.CreateHistogram<long>("sluice.checkpoint.size", "By", "Bytes a completed checkpoint uploaded");
+
+    public static readonly Histogram<long> CheckpointAlignment = Meter.CreateHistogram<long>("sluice.checkpoint.alignment", "ms", "Longest barrier alignment of any task in a completed checkpoint");
+
+    public static readonly ObservableGauge<long> WatermarkLag = Meter.CreateObservableGauge(
+        "sluice.stage.watermark_lag", PipelineGauges.WatermarkLag, "ms", "Wall clock minus a stage's event-time watermark (the slowest task's), per pipeline and stage");
+
+    public static readonly ObservableGauge<long> StateEntries = Meter.CreateObservableGauge(
+        "sluice.stage.state_entries", PipelineGauges.StateEntries, "{entry}", "Keyed state entries a stage's tasks hold, per pipeline and stage");
+
+    public static readonly ObservableGauge<long> ConsumerLag = Meter.CreateObservableGauge(
+        "sluice.source.consumer_lag", PipelineGauges.ConsumerLag, "{record}", "Records a source partition has not read yet (Kafka: high watermark minus position), per pipeline, source and partition");
+
+    /// <summary>Tags of one pipeline's series.</summary>
+    public static KeyValuePair<string, object?> PipelineTag(string pipeline) => new("pipeline", pipeline);
 }

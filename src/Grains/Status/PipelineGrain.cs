@@ -1,3 +1,4 @@
+using Sluice.Diagnostics;
 using Sluice.Grains;
 using Sluice.Pipelines;
 
@@ -12,6 +13,28 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
     private readonly Dictionary<(int Source, int Partition), SourceReport> _sources = [];
     private readonly Dictionary<(int Source, int Partition), long> _handovers = [];
+    private PipelineMetrics? _metrics;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (registry.TryGet(this.GetPrimaryKeyString(), out var plan))
+        {
+            _metrics = new PipelineMetrics(plan);
+            PipelineGauges.Add(_metrics);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_metrics is not null)
+        {
+            PipelineGauges.Remove(_metrics);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task HandOverAsync(int source, int partition, long position)
     {
@@ -24,12 +47,14 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     public Task ReportTaskAsync(TaskReport report)
     {
         _tasks[(report.Stage, report.Task)] = report;
+        _metrics?.OnTaskReport(report);
         return Task.CompletedTask;
     }
 
     public Task ReportSourceAsync(SourceReport report)
     {
         _sources[(report.Source, report.Partition)] = report;
+        _metrics?.OnSourceReport(report);
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,65 @@
+using System.Reflection;
+using Orleans.Dashboard;
+using Sluice.Pipelines;
+
+namespace Sluice.Dashboard;
+
+/// <summary>
+/// Sluice's dashboard: one page at <c>/</c> (pipelines, live throughput and watermark lag, the stage graph,
+/// checkpoints, restarts, state queries) that reads the admin API, and Orleans' own dashboard for grains and silos
+/// at <see cref="OrleansDashboardPath"/>, linked from it.
+/// </summary>
+public static class SluiceDashboardExtensions
+{
+    /// <summary>Where Orleans' dashboard (grains, silos) is mapped.</summary>
+    public const string OrleansDashboardPath = "/orleans";
+
+    private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.Ordinal)
+    {
+        [".html"] = "text/html; charset=utf-8",
+        [".js"] = "text/javascript; charset=utf-8",
+        [".css"] = "text/css; charset=utf-8",
+    };
+
+    /// <summary>Adds Orleans' dashboard services to the silo (every silo of the cluster needs them).</summary>
+    public static ISiloBuilder AddSluiceDashboard(this ISiloBuilder silo)
+    {
+        silo.Services.AddSingleton<OrleansDashboardAdded>();
+        return silo.AddDashboard();
+    }
+
+    /// <summary>Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard.</summary>
+    public static IEndpointRouteBuilder MapSluiceDashboard(this IEndpointRouteBuilder endpoints)
+    {
+        var assembly = typeof(SluiceDashboardExtensions).Assembly;
+        endpoints.MapGet("/", () => Asset(assembly, "index.html")).ExcludeFromDescription();
+        endpoints.MapGet("/dashboard/{file}", (string file) => Asset(assembly, file)).ExcludeFromDescription();
+
+        // What the page needs beyond the admin API: how stages connect, from the registered plan.
+        endpoints.MapGet("/dashboard/api/pipelines/{id}/graph", (string id, PipelineRegistry registry) =>
+            registry.TryGet(id, out var plan)
+                ? Results.Ok(StageGraph.From(plan))
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })).ExcludeFromDescription();
+
+        if (endpoints.ServiceProvider.GetService<OrleansDashboardAdded>() is not null)
+        {
+            endpoints.MapOrleansDashboard(OrleansDashboardPath);
+        }
+
+        return endpoints;
+    }
+
+    private static IResult Asset(Assembly assembly, string file)
+    {
+        var extension = Path.GetExtension(file);
+        if (!ContentTypes.TryGetValue(extension, out var contentType) || assembly.GetManifestResourceStream("Sluice.Dashboard." + file) is not { } stream)
+        {
+            return Results.NotFound();
+        }
+
+        return Results.Stream(stream, contentType);
+    }
+
+    /// <summary>Says <see cref="AddSluiceDashboard"/> ran, so Orleans' dashboard has its services.</summary>
+    private sealed class OrleansDashboardAdded;
+}

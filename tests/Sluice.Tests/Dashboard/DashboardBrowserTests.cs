@@ -1,0 +1,147 @@
+using System.Globalization;
+using Microsoft.Playwright;
+using Sluice.Tests.Chaos;
+using Xunit.Abstractions;
+
+namespace Sluice.Tests.Dashboard;
+
+/// <summary>
+/// The main job as a user runs it (the silo executable, demo pipeline on the generator source), its dashboard opened
+/// in Debian's headless Chromium through Playwright (the installed browser, nothing downloaded). The page must list
+/// the demo pipeline, draw its stage graph, show its record counts moving, answer the state query box, and link to
+/// Orleans' dashboard; a screenshot is kept under TestResults/dashboard.
+/// </summary>
+public sealed class DashboardBrowserTests(ITestOutputHelper output)
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private const string Pipeline = "clicks";
+
+    [SkippableFact]
+    public async Task Dashboard_shows_the_demo_pipeline_and_its_numbers_move_in_headless_Chromium()
+    {
+        Skip.IfNot(File.Exists(Chromium), $"{Chromium} is not installed (Debian: apt-get install chromium; ./test.sh installs it when run as root)");
+        var artifacts = ArtifactsFolder();
+        await using var silo = SiloProcess.Start("dashboard-silo", artifacts, new Dictionary<string, string>
+        {
+            ["Sluice__ClusterId"] = $"dashboard-{Guid.NewGuid():N}",
+            ["Sluice__Demo__Source"] = "generator",
+            ["Sluice__Demo__RecordsPerSecond"] = "2000",
+            ["Checkpoints__FileSystem__Root"] = Path.Combine(artifacts, "checkpoints"),
+        });
+        await silo.WaitUntilServingAsync(Pipeline, TimeSpan.FromSeconds(120));
+        Assert.Contains($"dashboard at http://127.0.0.1:{silo.ApiPort}/", silo.Tail(200), StringComparison.Ordinal);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 1100 } });
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            // Failed requests are judged below by their URL (the state query's 404 is expected until that endpoint exists).
+            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal))
+            {
+                consoleErrors.Add(message.Text);
+            }
+        };
+        page.Response += (_, response) =>
+        {
+            if (response.Status >= 400 && !response.Url.Contains($"/api/pipelines/{Pipeline}/state/", StringComparison.Ordinal))
+            {
+                consoleErrors.Add($"HTTP {response.Status} from {response.Url}");
+            }
+        };
+        page.PageError += (_, error) => consoleErrors.Add(error);
+
+        await page.GotoAsync($"http://127.0.0.1:{silo.ApiPort}/");
+        var listed = page.Locator($"#pipelines li[data-pipeline='{Pipeline}']");
+        await listed.WaitForAsync(new() { Timeout = 30_000 });
+        Assert.Contains("Running", await listed.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(Pipeline, await page.Locator("#pipeline-id").InnerTextAsync());
+
+        // The stage graph names the source and every stage of the demo.
+        await page.Locator("#stage-graph").WaitForAsync();
+        var graph = await page.Locator("#stage-graph").TextContentAsync() ?? string.Empty;
+        foreach (var node in new[] { "clicks", "clicks-per-user", "top-users", "sink:console" })
+        {
+            Assert.Contains(node, graph, StringComparison.Ordinal);
+        }
+
+        // Its numbers move: records in grows between two readings and the throughput is above zero.
+        var first = await ReadCountAsync(page, "#stat-recordsIn .value");
+        var second = first;
+        var patience = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (second <= first && DateTimeOffset.UtcNow < patience)
+        {
+            await page.WaitForTimeoutAsync(1000);
+            second = await ReadCountAsync(page, "#stat-recordsIn .value");
+        }
+
+        output.WriteLine($"records in on the page: {first} then {second}");
+        Assert.True(second > first, $"records in did not move on the page: {first} then {second}");
+        await WaitForAsync(async () => await ReadCountAsync(page, "#stat-rateIn .value") > 0, "a throughput above zero");
+        await WaitForAsync(async () => (await page.Locator("#stat-lag .value").InnerTextAsync()) != "–", "a watermark lag");
+
+        // The state query box calls GET /api/pipelines/{id}/state/{name}/{key} and shows the answer or its error.
+        await page.FillAsync("#state-name", "clicks-per-user");
+        await page.FillAsync("#state-key", "user-1");
+        await page.ClickAsync("#state-query button");
+        await WaitForAsync(async () => (await page.Locator("#state-result").InnerTextAsync()) is { Length: > 0 } text && text != "querying…", "the state query's answer");
+        output.WriteLine("state query: " + await page.Locator("#state-result").InnerTextAsync());
+
+        // Orleans' own dashboard (grains, silos) is linked and served.
+        var orleans = await page.Locator("#orleans-link").GetAttributeAsync("href");
+        var orleansPage = await silo.Http.GetAsync(orleans);
+        Assert.True(orleansPage.IsSuccessStatusCode, $"Orleans' dashboard at {orleans}: HTTP {(int)orleansPage.StatusCode}");
+        Assert.Contains("Orleans Dashboard", await orleansPage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Let the charts gather a few samples, then keep a picture of the page.
+        await page.WaitForTimeoutAsync(3000);
+        var screenshot = Path.Combine(artifacts, "dashboard.png");
+        await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+        output.WriteLine($"screenshot: {screenshot}");
+        Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot should hold a rendered page");
+        Assert.True(consoleErrors.Count == 0, "the page logged errors: " + string.Join(" | ", consoleErrors));
+    }
+
+    private static async Task<long> ReadCountAsync(IPage page, string selector)
+    {
+        var text = (await page.Locator(selector).InnerTextAsync()).Trim();
+        if (text == "–")
+        {
+            return 0;
+        }
+
+        var multiplier = text[^1] switch { 'k' => 1_000d, 'M' => 1_000_000d, 'G' => 1_000_000_000d, _ => 1d };
+        var number = multiplier == 1d ? text : text[..^1];
+        return (long)(double.Parse(number.Replace(",", string.Empty, StringComparison.Ordinal), CultureInfo.InvariantCulture) * multiplier);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"the page did not show {what} within 30 s");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>TestResults/dashboard under the repository root (where ./test.sh keeps its results).</summary>
+    private static string ArtifactsFolder()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orleans.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var folder = Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "TestResults", "dashboard");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+}
