@@ -10,13 +10,13 @@ namespace Sluice.Checkpointing;
 /// committed) and what a given one holds. The coordinator picks the checkpoint an attempt restores from; tasks and
 /// source partitions read its metadata here, once per silo (metadata never changes after the commit).
 /// </summary>
-internal sealed class CheckpointCatalog(IServiceProvider services, ILogger<CheckpointCatalog> logger)
+internal sealed class CheckpointCatalog(ILogger<CheckpointCatalog> logger, ICheckpointStore? store = null)
 {
     private readonly Dictionary<string, Task<CheckpointMetadata?>> _metadata = new(StringComparer.Ordinal);
 
+    /// <summary>The registered store; a silo without one runs only pipelines that take no checkpoints.</summary>
     public ICheckpointStore Store =>
-        services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
-        ?? throw new InvalidOperationException("Checkpoints are enabled but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
+        store ?? throw new InvalidOperationException("Checkpoints are enabled but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
 
     /// <summary>The metadata at <paramref name="path"/> (a checkpoint's or a savepoint's); null when it is missing or unreadable (logged). Store failures throw.</summary>
     public Task<CheckpointMetadata?> GetAsync(string path)

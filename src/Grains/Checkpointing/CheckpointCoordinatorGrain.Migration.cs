@@ -38,7 +38,7 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        ServiceProvider.GetRequiredService<LocalMovableGrains>().RemoveCoordinator(_plan.Id);
+        movable.RemoveCoordinator(_plan.Id);
         _shuttingDown = reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
         _migrating = _attempts is not null
             && (reason.ReasonCode == DeactivationReasonCode.Migrating || ShutdownMigration.TryRequest(this, reason, ServiceProvider));
@@ -108,7 +108,7 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
         }
     }
 
-    private SiloAddress LocalSilo => ((ILocalSiloDetails)ServiceProvider.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
+    private SiloAddress LocalSilo => silo.SiloAddress;
 
     /// <summary>Continues the activation this one migrated from; false when it was not migrated.</summary>
     private bool ResumeMigrated()

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Sluice.Grains;
+using Sluice.Migration;
 using Sluice.Pipelines;
 using Sluice.Storage;
 
@@ -14,7 +15,7 @@ namespace Sluice.Checkpointing;
 /// One checkpoint at a time; one that outlives the timeout fails and is counted. Keeps the last K.
 /// </summary>
 internal sealed partial class CheckpointCoordinatorGrain(
-    PipelineRegistry registry, CheckpointCatalog catalog, IClusterMembershipService membership, IServiceProvider services, ILogger<CheckpointCoordinatorGrain> logger)
+    PipelineRegistry registry, CheckpointCatalog catalog, IClusterMembershipService membership, LocalMovableGrains movable, ILocalSiloDetails silo, ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain, ICheckpointProtocolGrain
 {
     private ICheckpointStore store = null!;
@@ -34,8 +35,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
             return;
         }
 
-        store = services.GetService(typeof(ICheckpointStore)) as ICheckpointStore
-            ?? throw new InvalidOperationException($"Pipeline '{_plan.Id}' takes checkpoints but no checkpoint store is registered; call AddSluiceCheckpointStorage(...).");
+        store = catalog.Store;
 
         if (!ResumeMigrated())
         {
@@ -47,7 +47,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
             await StartFirstAttemptAsync();
         }
 
-        ((Migration.LocalMovableGrains)ServiceProvider.GetService(typeof(Migration.LocalMovableGrains))!).AddCoordinator(_plan.Id);
+        movable.AddCoordinator(_plan.Id);
         var tick = TimeSpan.FromMilliseconds(Math.Max(50, interval.TotalMilliseconds / 4));
         this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(tick, tick) { Interleave = false, KeepAlive = true });
     }

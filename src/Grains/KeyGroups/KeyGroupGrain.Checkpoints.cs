@@ -121,7 +121,6 @@ internal sealed partial class KeyGroupGrain
         }
 
         var checkpointId = attempt.RestoreFrom;
-        var catalog = (CheckpointCatalog)ServiceProvider.GetService(typeof(CheckpointCatalog))!;
         try
         {
             var checkpoint = await catalog.GetAsync(metadata)
@@ -355,9 +354,7 @@ internal sealed partial class KeyGroupGrain
                 path = CheckpointLayout.TaskBlob(_plan.Id, checkpoint, _stage.Index, _taskIndex);
                 try
                 {
-                    var store = ServiceProvider.GetService(typeof(ICheckpointStore)) as ICheckpointStore
-                        ?? throw new InvalidOperationException("no checkpoint store is registered");
-                    await store.PutAsync(path, state);
+                    await catalog.Store.PutAsync(path, state);
                     if (attempt == _attempt)
                     {
                         RememberUpload(path, state);

@@ -19,7 +19,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
     private bool _migrating;
     private IGrainTimer? _rejoin;
 
-    private SiloAddress LocalSilo => ((ILocalSiloDetails)ServiceProvider.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
+    private SiloAddress LocalSilo => silo.SiloAddress;
 
     public Task MigrateAsync(SiloAddress target)
     {

@@ -21,7 +21,8 @@ namespace Sluice.KeyGroups;
 /// </summary>
 [ImplicitStreamSubscription(SourceStreams.Namespace)]
 [KeepAlive]
-internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<KeyGroupGrain> logger)
+internal sealed partial class KeyGroupGrain(
+    PipelineRegistry registry, CheckpointCatalog catalog, LocalMovableGrains movable, ILocalSiloDetails silo, ILogger<KeyGroupGrain> logger)
     : Grain, IKeyGroupGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<ChannelBatch>
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
@@ -55,7 +56,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
         _timer = this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_plan.Options.BufferTimeout, _plan.Options.BufferTimeout) { Interleave = false });
         await ActivateTaskAsync();
         // Known to a graceful shutdown as movable only once it runs (a failed activation never deactivates).
-        ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).AddKeyGroup(this.GetPrimaryKeyString());
+        movable.AddKeyGroup(this.GetPrimaryKeyString());
     }
 
     private async Task ActivateTaskAsync()
@@ -101,7 +102,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _timer?.Dispose();
-        ((LocalMovableGrains)ServiceProvider.GetService(typeof(LocalMovableGrains))!).RemoveKeyGroup(this.GetPrimaryKeyString());
+        movable.RemoveKeyGroup(this.GetPrimaryKeyString());
         // A snapshot in flight (upload, acknowledgement, a sink's staging) finishes before the task moves or goes: what it
         // staged is in the state that moves, and the checkpoint it belongs to can complete.
         var drained = await DrainInFlightAsync(cancellationToken);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Providers.Streams.Common;
 using Orleans.Streams;
+using Sluice.Checkpointing;
 using Sluice.Pipelines;
 
 namespace Sluice.Sources;
@@ -43,7 +44,8 @@ internal sealed class SourceQueueAdapterFactory : ReadOnlyQueueAdapterFactory
 
     public override IQueueAdapterReceiver CreateReceiver(QueueId queueId) =>
         new SourceQueueReceiver(
-            Queues.IndexOf(queueId), _options.QueueCount, _registry, _services, _services.GetRequiredService<IGrainFactory>(),
+            Queues.IndexOf(queueId), _options.QueueCount, _registry, _services.GetRequiredService<CheckpointCatalog>(),
+            _services.GetRequiredService<ILocalSiloDetails>().SiloAddress, _services, _services.GetRequiredService<IGrainFactory>(),
             _loggerFactory.CreateLogger($"Sluice.Sources.{Name}"));
 
     private static SourceProviderOptions Validated(string name, SourceProviderOptions options) =>

@@ -163,7 +163,6 @@ internal sealed partial class SourceQueueReceiver
             return; // nothing to restore: the reader's own start position
         }
 
-        var catalog = (CheckpointCatalog)services.GetService(typeof(CheckpointCatalog))!;
         var (source, partition) = task.Identity;
         var checkpoint = await catalog.GetAsync(metadata)
             ?? throw new InvalidOperationException($"{metadata} of '{task.Plan.Id}' is missing or unreadable");

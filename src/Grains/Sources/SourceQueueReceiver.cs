@@ -15,13 +15,14 @@ namespace Sluice.Sources;
 /// A pull polls every partition of the queue without blocking and returns the containers they produced.
 /// </summary>
 internal sealed partial class SourceQueueReceiver(
-    int queueIndex, int queueCount, PipelineRegistry registry, IServiceProvider services, IGrainFactory grains, ILogger logger)
+    int queueIndex, int queueCount, PipelineRegistry registry, CheckpointCatalog catalog, SiloAddress silo, IServiceProvider services,
+    IGrainFactory grains, ILogger logger)
     : IQueueAdapterReceiver
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan CheckpointPollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan TakeoverPollInterval = TimeSpan.FromMilliseconds(200);
-    private readonly SiloAddress _silo = ((ILocalSiloDetails)services.GetService(typeof(ILocalSiloDetails))!).SiloAddress;
+    private readonly SiloAddress _silo = silo;
     private readonly Dictionary<(string Pipeline, int Source, int Partition), long> _retryAt = [];
     private readonly Dictionary<string, AttemptDirective> _directives = new(StringComparer.Ordinal);
     private long _lastCheckpointPollAt;
