@@ -14,7 +14,7 @@ namespace Sluice.Kafka;
 /// reports it as an error.
 /// </summary>
 public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISerializer<T> serializer, Func<T, string?>? keySelector = null, int parallelism = 1)
-    : SinkDefinition<T>(name, parallelism)
+    : SinkDefinition<T>(name, parallelism), IExclusiveSink
 {
     public KafkaSinkOptions Options { get; } = options;
 
@@ -23,6 +23,15 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
     internal Func<T, string?>? KeySelector { get; } = keySelector;
 
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    /// <summary>Exactly once: called at each step of every task's transaction protocol (fault injection in tests).</summary>
+    internal KafkaTransactionHook? TransactionHook { get; set; }
+
+    /// <summary>Exactly once: the transactional id prefix on this cluster belongs to one pipeline.</summary>
+    ExclusiveSinkClaim? IExclusiveSink.ExclusiveClaim =>
+        Options.Guarantee == DeliveryGuarantee.ExactlyOnce && !string.IsNullOrWhiteSpace(Options.TransactionalIdPrefix)
+            ? new ExclusiveSinkClaim($"kafka transactional id prefix '{Options.TransactionalIdPrefix}' on {Options.BootstrapServers}", $"{nameof(KafkaSinkOptions)}.{nameof(KafkaSinkOptions.TransactionalIdPrefix)} '{Options.TransactionalIdPrefix}'")
+            : null;
 
     public override ISinkFunction<T> CreateWriter(int taskIndex) => CreateWriter(string.Empty, taskIndex);
 
