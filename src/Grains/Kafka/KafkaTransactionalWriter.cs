@@ -247,7 +247,12 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             });
         }
 
-        Hook(KafkaTransactionStep.RecordsProduced, epoch);
+        if (_sink.TransactionHook is not null)
+        {
+            // A hooked step sees the records on the brokers, not in the producer's queue (the commit flushes anyway).
+            producer.Flush(_sink.Options.TransactionTimeout);
+            Hook(KafkaTransactionStep.RecordsProduced, epoch);
+        }
         Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch), Headers = headers });
         Hook(KafkaTransactionStep.Committing, epoch);
         for (var retry = 0; ; retry++)
