@@ -20,10 +20,12 @@ internal static class KafkaCommitMarkers
     /// <summary>The start of the marker keys of every task of one sink of one pipeline.</summary>
     public static string SinkPrefix(string pipelineId, string sinkName) => $"{pipelineId}/{sinkName}/";
 
-    public static byte[] Value(long epoch)
+    /// <summary>The marker's value: the epoch and the nonce of its handle (int64 LE each).</summary>
+    public static byte[] Value(long epoch, long nonce)
     {
-        var bytes = new byte[8];
+        var bytes = new byte[16];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, epoch);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), nonce);
         return bytes;
     }
 
@@ -60,16 +62,16 @@ internal static class KafkaCommitMarkers
     }
 
     /// <summary>
-    /// The epochs with a committed marker, by sink task, of the sink whose keys start with <paramref name="sinkPrefix"/>
-    /// (<see cref="SinkPrefix"/>; read_committed, up to the last stable offset).
+    /// The (epoch, nonce) pairs with a committed marker, by sink task, of the sink whose keys start with
+    /// <paramref name="sinkPrefix"/> (<see cref="SinkPrefix"/>; read_committed, up to the last stable offset).
     /// </summary>
-    public static Dictionary<int, HashSet<long>> Read(ConsumerConfig config, string topic, string sinkPrefix, TimeSpan timeout)
+    public static Dictionary<int, HashSet<(long Epoch, long Nonce)>> Read(ConsumerConfig config, string topic, string sinkPrefix, TimeSpan timeout)
     {
         config.IsolationLevel = IsolationLevel.ReadCommitted;
         config.EnableAutoCommit = false;
         config.EnablePartitionEof = false;
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
-        var epochs = new Dictionary<int, HashSet<long>>();
+        var epochs = new Dictionary<int, HashSet<(long, long)>>();
         using var consumer = new ConsumerBuilder<string?, byte[]>(config).Build();
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var metadata = admin.GetMetadata(topic, timeout);
@@ -121,7 +123,7 @@ internal static class KafkaCommitMarkers
                 continue;
             }
 
-            if (result.Message.Key is { } key && key.StartsWith(sinkPrefix, StringComparison.Ordinal) && result.Message.Value is { Length: 8 } value
+            if (result.Message.Key is { } key && key.StartsWith(sinkPrefix, StringComparison.Ordinal) && result.Message.Value is { Length: 16 } value
                 && TaskOf(key, sinkPrefix.Length) is { } task)
             {
                 if (!epochs.TryGetValue(task, out var ofTask))
@@ -129,7 +131,7 @@ internal static class KafkaCommitMarkers
                     epochs[task] = ofTask = [];
                 }
 
-                ofTask.Add(BinaryPrimitives.ReadInt64LittleEndian(value));
+                ofTask.Add((BinaryPrimitives.ReadInt64LittleEndian(value), BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(8))));
             }
 
             if (ends.TryGetValue(result.Partition.Value, out var last) && result.Offset.Value + 1 >= last)

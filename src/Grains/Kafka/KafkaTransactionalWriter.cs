@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Sluice.Functions;
+using Sluice.Storage;
 
 namespace Sluice.Kafka;
 
@@ -34,18 +35,20 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _pipelineTag;
     private readonly KeyValuePair<string, object?> _sinkTag;
+    private readonly ICheckpointStore? _spillStore;
     private readonly KafkaEpochBuffer _open = new();
     private readonly HashSet<long> _preparedHere = [];
     private readonly Lock _gate = new();
     private IProducer<string?, byte[]>? _producer;
-    private HashSet<long>? _committed;
+    private HashSet<(long Epoch, long Nonce)>? _committed;
     private bool _checked;
     private bool _committing;
     private bool _disposed;
 
-    public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex)
+    public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex, ICheckpointStore? spillStore = null)
     {
         _sink = sink;
+        _spillStore = spillStore;
         _pipelineId = pipelineId;
         _taskIndex = taskIndex;
         _transactionalId = TransactionalIdOf(sink, pipelineId, taskIndex);
@@ -81,10 +84,16 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
 
         return Task.Run<byte[]?>(
-            () =>
+            async () =>
             {
                 var handle = records.ToHandle();
                 KafkaSinkInstruments.WriteAheadBytes.Add(handle.Length, _pipelineTag, _sinkTag);
+                if (_sink.Options.SpillThreshold is { } threshold && handle.Length > threshold && _spillStore is { } store)
+                {
+                    // Too large for the checkpoint: the checkpoint keeps a reference to a blob beside it.
+                    return await KafkaEpochSpill.SpillAsync(store, KafkaEpochSpill.PathFor(_pipelineId, _sink.Name, _taskIndex, checkpointId), handle);
+                }
+
                 return handle;
             },
             CancellationToken.None);
@@ -138,7 +147,16 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
 
         try
         {
-            CommitEpoch(epoch, handle);
+            _committed ??= ReadMarkers();
+            if (!KafkaEpochSpill.IsReference(handle) || _committed.Contains((epoch, KafkaEpochBuffer.NonceOf(handle))))
+            {
+                CommitEpoch(epoch, handle);
+                return;
+            }
+
+            // Spilled: read only when the epoch still has to be produced (a committed one may be gone already).
+            CommitEpoch(epoch, await KafkaEpochSpill.ReadAsync(_spillStore, handle, _sink.Name));
+            await DeleteSpillAsync(KafkaEpochSpill.PathOf(handle));
         }
         finally
         {
@@ -160,7 +178,8 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     private void CommitEpoch(long epoch, byte[] handle)
     {
         var committed = _committed ??= ReadMarkers();
-        if (committed.Contains(epoch))
+        var marker = (epoch, KafkaEpochBuffer.NonceOf(handle));
+        if (committed.Contains(marker))
         {
             Skip(epoch);
             return;
@@ -179,8 +198,8 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             try
             {
                 Hook(KafkaTransactionStep.Beginning, epoch);
-                Produce(producer, epoch, KafkaEpochBuffer.Read(handle));
-                committed.Add(epoch);
+                Produce(producer, epoch, marker.Item2, KafkaEpochBuffer.Read(handle));
+                committed.Add(marker);
                 KafkaSinkInstruments.TransactionsCommitted.Add(1, _pipelineTag, _sinkTag);
                 KafkaSinkInstruments.CommitLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _pipelineTag, _sinkTag);
                 if (reproduced)
@@ -205,7 +224,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
                 // broker held for this transactional id.
                 _producer ??= CreateProducer();
                 _committed = committed = ReadMarkers();
-                if (committed.Contains(epoch))
+                if (committed.Contains(marker))
                 {
                     Skip(epoch);
                     return;
@@ -222,6 +241,22 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
     }
 
+    /// <summary>
+    /// The epoch is committed (its marker is what a restore checks first), so no checkpoint needs its spilled records any
+    /// more; a blob that cannot be deleted is only garbage.
+    /// </summary>
+    private async Task DeleteSpillAsync(string path)
+    {
+        try
+        {
+            await _spillStore!.DeleteAsync(path);
+        }
+        catch (CheckpointStoreException ex)
+        {
+            _logger.LogWarning("Kafka sink '{Sink}': the committed epoch's spill {Path} could not be deleted: {Reason}", _sink.Name, path, ex.Message);
+        }
+    }
+
     private void Skip(long epoch)
     {
         KafkaSinkInstruments.EpochsAlreadyCommitted.Add(1, _pipelineTag, _sinkTag);
@@ -231,7 +266,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
     }
 
-    private void Produce(IProducer<string?, byte[]> producer, long epoch, KafkaEpochRecords records)
+    private void Produce(IProducer<string?, byte[]> producer, long epoch, long nonce, KafkaEpochRecords records)
     {
         var headers = new Headers { { KafkaCommitMarkers.TaskHeader, _taskHeader }, { KafkaCommitMarkers.EpochHeader, Encoding.UTF8.GetBytes(epoch.ToString(CultureInfo.InvariantCulture)) } };
         producer.BeginTransaction();
@@ -253,7 +288,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             producer.Flush(_sink.Options.TransactionTimeout);
             Hook(KafkaTransactionStep.RecordsProduced, epoch);
         }
-        Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch), Headers = headers });
+        Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch, nonce), Headers = headers });
         Hook(KafkaTransactionStep.Committing, epoch);
         for (var retry = 0; ; retry++)
         {
@@ -333,7 +368,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     /// This task's committed epochs. Task 0 also initialises (fencing them and aborting what they left open) the
     /// transactional ids of sink tasks that have markers but no longer exist because the parallelism was lowered.
     /// </summary>
-    private HashSet<long> ReadMarkers()
+    private HashSet<(long Epoch, long Nonce)> ReadMarkers()
     {
         var options = _sink.Options;
         var producerConfig = KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.CommitMarkerTopic);

@@ -213,6 +213,27 @@ public sealed class KafkaExactlyOnceProtocolTests
     }
 
     [Fact]
+    public async Task A_pipeline_started_afresh_under_the_same_id_is_not_mistaken_for_the_run_whose_markers_remain()
+    {
+        using var kafka = EpochLog.Start();
+        var old = await EpochLog.CommitEpochsAsync(EpochLog.Sink(kafka), "p-again", 0, 1, 2);
+
+        // Its checkpoints deleted, the pipeline starts again: checkpoint (epoch) numbers start at 1 again.
+        var again = EpochLog.Writer(kafka, "p-again", 0);
+        var fresh = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            fresh.Add($"again-{i}");
+            again.Write(fresh[^1], new SinkContext("p-again", 0, i, long.MinValue));
+        }
+
+        await again.CommitAsync(1, (await again.PrepareAsync(1, CancellationToken.None))!, CancellationToken.None);
+        ((IDisposable)again).Dispose();
+        var epoch1 = EpochLog.Read(kafka.BootstrapServers, EpochLog.Output, 2).Where(r => r.Task == "0" && r.Epoch == 1).Select(r => r.Value).ToList();
+        Assert.Equal(old[1].Concat(fresh).Order(StringComparer.Ordinal), epoch1.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task An_open_epoch_moves_with_its_task_record_for_record()
     {
         using var kafka = EpochLog.Start();
