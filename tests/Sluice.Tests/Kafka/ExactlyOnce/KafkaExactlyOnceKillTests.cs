@@ -30,16 +30,19 @@ public sealed class KafkaExactlyOnceKillTests(ITestOutputHelper output) : IDispo
     private readonly string _root = Directory.CreateTempSubdirectory("sluice-kafka-eos-kill-").FullName;
 
     [Theory]
-    [InlineData(nameof(KafkaTransactionStep.Beginning))] // (a) checkpoint complete, the epoch's transaction not begun
-    [InlineData(nameof(KafkaTransactionStep.RecordsProduced))] // (b) records on the broker, marker and commit not
-    [InlineData(nameof(KafkaTransactionStep.Committed))] // (c) committed, the sink task not told
-    public async Task A_silo_killed_at_a_step_of_the_sink_transaction_recovers_to_the_oracles_output(string at)
+    [InlineData(nameof(KafkaTransactionStep.Beginning), false)] // (a) checkpoint complete, the epoch's transaction not begun
+    [InlineData(nameof(KafkaTransactionStep.RecordsProduced), false)] // (b) records on the broker, marker and commit not
+    [InlineData(nameof(KafkaTransactionStep.Committed), false)] // (c) committed, the sink task not told
+    [InlineData(nameof(KafkaTransactionStep.Beginning), true)] // (a) with every epoch spilled to the checkpoint store
+    public async Task A_silo_killed_at_a_step_of_the_sink_transaction_recovers_to_the_oracles_output(string at, bool spill)
     {
         var step = Enum.Parse<KafkaTransactionStep>(at);
-        var pipelineId = $"eos-kill-{at.ToLowerInvariant()}";
+        var pipelineId = $"eos-kill-{at.ToLowerInvariant()}{(spill ? "-spilled" : "")}";
         using var kafka = EpochLog.Start();
         kafka.CreateTopic(Input, Partitions);
-        var sink = new KafkaSink<string>(EpochLog.SinkName, EpochLog.Options(kafka.BootstrapServers), Confluent.Kafka.Serializers.Utf8, parallelism: 2);
+        var options = EpochLog.Options(kafka.BootstrapServers);
+        options.SpillThreshold = spill ? 0 : null;
+        var sink = new KafkaSink<string>(EpochLog.SinkName, options, Confluent.Kafka.Serializers.Utf8, parallelism: 2);
         var pipeline = Define(pipelineId, kafka, sink);
         var sinkStage = PipelinePlanner.Plan(pipeline).Stages.Single(s => s.Kind == StageKind.Sink).Index;
         using var crash = new CrashPoint(step, EpochLog.TransactionalId(pipelineId, 0));
@@ -67,6 +70,12 @@ public sealed class KafkaExactlyOnceKillTests(ITestOutputHelper output) : IDispo
         crash.Arm();
         var epoch = await crash.Reached.WaitAsync(TimeSpan.FromSeconds(90));
         output.WriteLine($"sink task 0 reached {step} of epoch {epoch} on {host}; crashing it");
+        if (spill)
+        {
+            // The epoch about to be produced is in the checkpoint only as a reference to its blob.
+            Assert.True(SpilledBlobs(pipelineId) > 0, "no spilled epoch in the checkpoint store");
+        }
+
         await cluster.CrashSiloAsync(hostHandle);
         crash.Release();
 
@@ -82,6 +91,14 @@ public sealed class KafkaExactlyOnceKillTests(ITestOutputHelper output) : IDispo
         output.WriteLine($"{result.Windows.Count} windows in {result.Copies.Count} epochs; produced more than once: [{string.Join(", ", result.Copies.Where(c => c.Value > 1).Select(c => $"{c.Key}x{c.Value}"))}]");
         Assert.Equal(expected.OrderBy(e => e.Key).ToList(), result.Windows.OrderBy(e => e.Key).ToList());
         Assert.True(recovery.Restarts >= 1, "the crash should have restarted the pipeline");
+        if (spill)
+        {
+            // Committed epochs' blobs are deleted; what is left belongs to epochs sealed but never committed.
+            var left = SpilledBlobs(pipelineId);
+            output.WriteLine($"spilled blobs left: {left}");
+            Assert.True(left < result.Copies.Count, $"{left} spilled blobs left for {result.Copies.Count} committed epochs");
+        }
+
         var twice = result.Copies.Where(c => c.Value > 1).Select(c => c.Key).ToList();
         if (step == KafkaTransactionStep.RecordsProduced)
         {
@@ -94,6 +111,9 @@ public sealed class KafkaExactlyOnceKillTests(ITestOutputHelper output) : IDispo
             Assert.Empty(twice);
         }
     }
+
+    private int SpilledBlobs(string pipelineId) =>
+        Directory.Exists(Path.Combine(_root, pipelineId, "kafka-spill")) ? Directory.GetFiles(Path.Combine(_root, pipelineId, "kafka-spill"), "*", SearchOption.AllDirectories).Length : 0;
 
     private static Pipeline Define(string id, EmbeddedKafka kafka, KafkaSink<string> sink)
     {
