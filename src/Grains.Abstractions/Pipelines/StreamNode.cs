@@ -88,6 +88,9 @@ internal interface IWindowNode : IKeyedNode
 internal interface ISinkNode
 {
     int Parallelism { get; }
+
+    /// <summary>The sink's definition (a <c>SinkDefinition&lt;T&gt;</c>).</summary>
+    object Definition { get; }
 }
 
 /// <summary>Stateless, chainable transformations (map, filter, flat map, timestamps).</summary>
@@ -214,6 +217,8 @@ internal sealed class SinkNode<T>(Pipeline pipeline, StreamNode input, SinkDefin
     public int Parallelism => Sink.Parallelism;
 
     public SinkDefinition<T> Sink { get; } = sink;
+
+    public object Definition => Sink;
 
     public override Type OutputType => typeof(T);
 

@@ -15,12 +15,17 @@ internal static class KafkaCommitMarkers
     public const string TaskHeader = "sluice-task";
     public const string EpochHeader = "sluice-epoch";
 
-    public static string KeyPrefix(string pipelineId, string sinkName, int taskIndex) => $"{pipelineId}/{sinkName}/{taskIndex}/";
+    public static string KeyPrefix(string pipelineId, string sinkName, int taskIndex) => $"{SinkPrefix(pipelineId, sinkName)}{taskIndex}/";
 
-    public static byte[] Value(long epoch)
+    /// <summary>The start of the marker keys of every task of one sink of one pipeline.</summary>
+    public static string SinkPrefix(string pipelineId, string sinkName) => $"{pipelineId}/{sinkName}/";
+
+    /// <summary>The marker's value: the epoch and the nonce of its handle (int64 LE each).</summary>
+    public static byte[] Value(long epoch, long nonce)
     {
-        var bytes = new byte[8];
+        var bytes = new byte[16];
         BinaryPrimitives.WriteInt64LittleEndian(bytes, epoch);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), nonce);
         return bytes;
     }
 
@@ -56,14 +61,17 @@ internal static class KafkaCommitMarkers
         }
     }
 
-    /// <summary>The epochs with a committed marker under <paramref name="keyPrefix"/> (read_committed, up to the last stable offset).</summary>
-    public static HashSet<long> Read(ConsumerConfig config, string topic, string keyPrefix, TimeSpan timeout)
+    /// <summary>
+    /// The (epoch, nonce) pairs with a committed marker, by sink task, of the sink whose keys start with
+    /// <paramref name="sinkPrefix"/> (<see cref="SinkPrefix"/>; read_committed, up to the last stable offset).
+    /// </summary>
+    public static Dictionary<int, HashSet<(long Epoch, long Nonce)>> Read(ConsumerConfig config, string topic, string sinkPrefix, TimeSpan timeout)
     {
         config.IsolationLevel = IsolationLevel.ReadCommitted;
         config.EnableAutoCommit = false;
         config.EnablePartitionEof = false;
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
-        var epochs = new HashSet<long>();
+        var epochs = new Dictionary<int, HashSet<(long, long)>>();
         using var consumer = new ConsumerBuilder<string?, byte[]>(config).Build();
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var metadata = admin.GetMetadata(topic, timeout);
@@ -115,9 +123,15 @@ internal static class KafkaCommitMarkers
                 continue;
             }
 
-            if (result.Message.Key is { } key && key.StartsWith(keyPrefix, StringComparison.Ordinal) && result.Message.Value is { Length: 8 } value)
+            if (result.Message.Key is { } key && key.StartsWith(sinkPrefix, StringComparison.Ordinal) && result.Message.Value is { Length: 16 } value
+                && TaskOf(key, sinkPrefix.Length) is { } task)
             {
-                epochs.Add(BinaryPrimitives.ReadInt64LittleEndian(value));
+                if (!epochs.TryGetValue(task, out var ofTask))
+                {
+                    epochs[task] = ofTask = [];
+                }
+
+                ofTask.Add((BinaryPrimitives.ReadInt64LittleEndian(value), BinaryPrimitives.ReadInt64LittleEndian(value.AsSpan(8))));
             }
 
             if (ends.TryGetValue(result.Partition.Value, out var last) && result.Offset.Value + 1 >= last)
@@ -127,5 +141,11 @@ internal static class KafkaCommitMarkers
         }
 
         return epochs;
+    }
+
+    private static int? TaskOf(string key, int start)
+    {
+        var end = key.IndexOf('/', start);
+        return end > start && int.TryParse(key.AsSpan(start, end - start), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var task) ? task : null;
     }
 }

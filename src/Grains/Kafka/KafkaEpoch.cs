@@ -11,12 +11,14 @@ namespace Sluice.Kafka;
 /// </summary>
 /// <remarks>
 /// Record layout: key length (int32 LE, -1 for null), key UTF-8, timestamp (int64 LE, <see cref="long.MinValue"/>: none),
-/// value length (int32 LE), value. Handle layout: version byte, record count (int32 LE), raw length (int32 LE), then the
-/// records deflated with zlib.
+/// value length (int32 LE), value. Handle layout: version byte, record count (int32 LE), raw length (int32 LE), nonce
+/// (int64 LE, random per sealed epoch: its commit marker carries it, so an epoch of an earlier run of the pipeline with the
+/// same number is not taken for this one), then the records deflated with zlib.
 /// </remarks>
 internal sealed class KafkaEpochBuffer
 {
     private const byte Version = 1;
+    private const int HeaderLength = 17;
     private ArrayBufferWriter<byte> _open = new(4096);
 
     public int Count { get; private set; }
@@ -61,11 +63,12 @@ internal sealed class KafkaEpochBuffer
 
         public byte[] ToHandle()
         {
-            using var output = new MemoryStream(Raw.WrittenCount / 3 + 16);
-            Span<byte> header = stackalloc byte[9];
+            using var output = new MemoryStream(Raw.WrittenCount / 3 + 32);
+            Span<byte> header = stackalloc byte[HeaderLength];
             header[0] = Version;
             BinaryPrimitives.WriteInt32LittleEndian(header[1..], Count);
             BinaryPrimitives.WriteInt32LittleEndian(header[5..], Raw.WrittenCount);
+            BinaryPrimitives.WriteInt64LittleEndian(header[9..], Random.Shared.NextInt64(1, long.MaxValue));
             output.Write(header);
             using (var zlib = new ZLibStream(output, CompressionLevel.Fastest, leaveOpen: true))
             {
@@ -76,10 +79,16 @@ internal sealed class KafkaEpochBuffer
         }
     }
 
+    /// <summary>The nonce of a handle (see the remarks), which a spilled epoch's reference repeats.</summary>
+    public static long NonceOf(byte[] handle) =>
+        KafkaEpochSpill.IsReference(handle) ? KafkaEpochSpill.NonceOf(handle)
+        : handle.Length >= HeaderLength && handle[0] == Version ? BinaryPrimitives.ReadInt64LittleEndian(handle.AsSpan(9))
+        : throw new FormatException($"Not a Kafka sink epoch of version {Version}.");
+
     /// <summary>The records of a handle, in the order they were written.</summary>
     public static KafkaEpochRecords Read(byte[] handle)
     {
-        if (handle.Length < 9 || handle[0] != Version)
+        if (handle.Length < HeaderLength || handle[0] != Version)
         {
             throw new FormatException($"Not a Kafka sink epoch of version {Version}.");
         }
@@ -87,7 +96,7 @@ internal sealed class KafkaEpochBuffer
         var count = BinaryPrimitives.ReadInt32LittleEndian(handle.AsSpan(1));
         var rawLength = BinaryPrimitives.ReadInt32LittleEndian(handle.AsSpan(5));
         var raw = new byte[rawLength];
-        using (var zlib = new ZLibStream(new MemoryStream(handle, 9, handle.Length - 9), CompressionMode.Decompress))
+        using (var zlib = new ZLibStream(new MemoryStream(handle, HeaderLength, handle.Length - HeaderLength), CompressionMode.Decompress))
         {
             zlib.ReadExactly(raw);
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Sluice.Functions;
 using Sluice.Sinks;
+using Sluice.Storage;
 
 namespace Sluice.Kafka;
 
@@ -14,7 +15,7 @@ namespace Sluice.Kafka;
 /// reports it as an error.
 /// </summary>
 public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISerializer<T> serializer, Func<T, string?>? keySelector = null, int parallelism = 1)
-    : SinkDefinition<T>(name, parallelism)
+    : SinkDefinition<T>(name, parallelism), IExclusiveSink, IServiceAwareSink<T>
 {
     public KafkaSinkOptions Options { get; } = options;
 
@@ -24,20 +25,40 @@ public sealed class KafkaSink<T>(string name, KafkaSinkOptions options, ISeriali
 
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
+    /// <summary>Exactly once: called at each step of every task's transaction protocol (fault injection in tests).</summary>
+    internal KafkaTransactionHook? TransactionHook { get; set; }
+
+    /// <summary>Exactly once: the transactional id prefix on this cluster belongs to one pipeline.</summary>
+    ExclusiveSinkClaim? IExclusiveSink.ExclusiveClaim =>
+        Options.Guarantee == DeliveryGuarantee.ExactlyOnce && !string.IsNullOrWhiteSpace(Options.TransactionalIdPrefix)
+            ? new ExclusiveSinkClaim($"kafka transactional id prefix '{Options.TransactionalIdPrefix}' on {Options.BootstrapServers}", $"{nameof(KafkaSinkOptions)}.{nameof(KafkaSinkOptions.TransactionalIdPrefix)} '{Options.TransactionalIdPrefix}'")
+            : null;
+
     public override ISinkFunction<T> CreateWriter(int taskIndex) => CreateWriter(string.Empty, taskIndex);
 
     /// <summary>At least once: a flushing idempotent producer. Exactly once: a transactional writer named after (prefix, pipeline, task).</summary>
-    public override ISinkFunction<T> CreateWriter(string pipelineId, int taskIndex)
+    public override ISinkFunction<T> CreateWriter(string pipelineId, int taskIndex) => CreateWriter(pipelineId, taskIndex, spillStore: null);
+
+    /// <summary>On a silo: exactly-once writers spill large epochs to the silo's checkpoint store.</summary>
+    ISinkFunction<T> IServiceAwareSink<T>.CreateWriter(string pipelineId, int taskIndex, IServiceProvider services) =>
+        CreateWriter(pipelineId, taskIndex, services.GetService(typeof(ICheckpointStore)) as ICheckpointStore);
+
+    internal ISinkFunction<T> CreateWriter(string pipelineId, int taskIndex, ICheckpointStore? spillStore)
     {
         if (Options.Guarantee == DeliveryGuarantee.ExactlyOnce)
         {
-            var errors = Options.Validate();
+            var errors = Options.Validate().Concat(Options.ValidateSpill()).ToList();
+            if (Options.SpillThreshold is not null && spillStore is null)
+            {
+                errors.Add($"{nameof(KafkaSinkOptions.SpillThreshold)} is set, but the silo has no checkpoint store to spill to (AddSluiceCheckpointStorage).");
+            }
+
             if (errors.Count > 0)
             {
                 throw new KafkaConfigurationException($"Kafka sink '{Name}' is not configured correctly: {string.Join(" ", errors)}");
             }
 
-            return new KafkaTransactionalWriter<T>(this, pipelineId, taskIndex);
+            return new KafkaTransactionalWriter<T>(this, pipelineId, taskIndex, spillStore);
         }
 
         return new Writer(this, new ProducerBuilder<string?, byte[]>(KafkaClients.Producer(Options.ClientConfig, Options.BootstrapServers, $"sink '{Name}'", Options.Topic)).Build());

@@ -3,9 +3,12 @@ using Sluice.Diagnostics;
 
 namespace Sluice.Kafka;
 
-/// <summary>Instruments of the exactly-once Kafka sink, on Sluice's meter; added to per epoch, never per record.</summary>
+/// <summary>Instruments of the exactly-once Kafka sink, on Sluice's meter; added to per epoch, never per record, tagged with the pipeline and the sink.</summary>
 internal static class KafkaSinkInstruments
 {
+    public const string PipelineTag = "pipeline";
+    public const string SinkTag = "sink";
+
     public static readonly Counter<long> TransactionsCommitted = SluiceInstruments.Meter.CreateCounter<long>(
         "sluice.kafka.sink.transactions_committed", "{transaction}", "Kafka transactions committed by exactly-once sink tasks");
 

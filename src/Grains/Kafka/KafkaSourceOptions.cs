@@ -38,7 +38,7 @@ public sealed class KafkaSourceOptions
 }
 
 /// <summary>Settings of a Kafka sink.</summary>
-public sealed class KafkaSinkOptions
+public sealed partial class KafkaSinkOptions
 {
     public string BootstrapServers { get; set; } = string.Empty;
 

@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Sluice.Functions;
+using Sluice.Storage;
 
 namespace Sluice.Kafka;
 
@@ -15,34 +16,53 @@ namespace Sluice.Kafka;
 /// predecessor. An epoch whose marker is committed already is never produced again.
 /// </summary>
 /// <remarks>
-/// librdkafka calls block, so prepare and commit run on the thread pool; the sink task awaits them (nothing is left
-/// running when the task moves or deactivates). Every output record carries its sink task and epoch in headers.
+/// librdkafka calls block, so prepare and commit run on the thread pool, never on the grain's scheduler; the sink task
+/// awaits them (nothing is left running when the task moves or deactivates). Commits of one task never overlap (the
+/// task awaits each before the next), so the producer is used by one thread at a time; the lock guards only the state
+/// shared with <see cref="Dispose"/> and <see cref="PrepareAsync"/>, never a blocking call. Every output record carries
+/// its sink task and epoch in headers.
 /// </remarks>
 internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMovableSink, IDisposable
 {
     private const int MaxTransactionAttempts = 3;
+    private static readonly TimeSpan MarkerReadTimeout = TimeSpan.FromSeconds(60);
     private readonly KafkaSink<T> _sink;
+    private readonly string _pipelineId;
+    private readonly int _taskIndex;
     private readonly string _transactionalId;
     private readonly string _markerPrefix;
     private readonly byte[] _taskHeader;
     private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _pipelineTag;
+    private readonly KeyValuePair<string, object?> _sinkTag;
+    private readonly ICheckpointStore? _spillStore;
     private readonly KafkaEpochBuffer _open = new();
     private readonly HashSet<long> _preparedHere = [];
     private readonly Lock _gate = new();
     private IProducer<string?, byte[]>? _producer;
-    private HashSet<long>? _committed;
+    private HashSet<(long Epoch, long Nonce)>? _committed;
     private bool _checked;
+    private bool _committing;
+    private bool _disposed;
 
-    public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex)
+    public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex, ICheckpointStore? spillStore = null)
     {
         _sink = sink;
-        _transactionalId = $"{sink.Options.TransactionalIdPrefix}-{pipelineId}-{sink.Name}-{taskIndex}";
+        _spillStore = spillStore;
+        _pipelineId = pipelineId;
+        _taskIndex = taskIndex;
+        _transactionalId = TransactionalIdOf(sink, pipelineId, taskIndex);
         _markerPrefix = KafkaCommitMarkers.KeyPrefix(pipelineId, sink.Name, taskIndex);
         _taskHeader = Encoding.UTF8.GetBytes(taskIndex.ToString(CultureInfo.InvariantCulture));
+        _pipelineTag = new(KafkaSinkInstruments.PipelineTag, pipelineId);
+        _sinkTag = new(KafkaSinkInstruments.SinkTag, sink.Name);
         _logger = sink.LoggerFactory.CreateLogger($"Sluice.Kafka.Sink.{sink.Name}");
     }
 
     public string TransactionalId => _transactionalId;
+
+    public static string TransactionalIdOf(KafkaSink<T> sink, string pipelineId, int taskIndex) =>
+        $"{sink.Options.TransactionalIdPrefix}-{pipelineId}-{sink.Name}-{taskIndex}";
 
     public void Write(T value, SinkContext context)
     {
@@ -64,10 +84,16 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
 
         return Task.Run<byte[]?>(
-            () =>
+            async () =>
             {
                 var handle = records.ToHandle();
-                KafkaSinkInstruments.WriteAheadBytes.Add(handle.Length);
+                KafkaSinkInstruments.WriteAheadBytes.Add(handle.Length, _pipelineTag, _sinkTag);
+                if (_sink.Options.SpillThreshold is { } threshold && handle.Length > threshold && _spillStore is { } store)
+                {
+                    // Too large for the checkpoint: the checkpoint keeps a reference to a blob beside it.
+                    return await KafkaEpochSpill.SpillAsync(store, KafkaEpochSpill.PathFor(_pipelineId, _sink.Name, _taskIndex, checkpointId), handle);
+                }
+
                 return handle;
             },
             CancellationToken.None);
@@ -90,14 +116,24 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
     }
 
-    /// <summary>Closes the producer; an open transaction is aborted by the broker (or by the next task with this id).</summary>
+    /// <summary>
+    /// Closes the producer; an open transaction is aborted by the broker (or by the next task with this id). Never waits
+    /// for a commit in flight (the grain's thread must not block): that commit closes the producer when it ends.
+    /// </summary>
     public void Dispose()
     {
+        IProducer<string?, byte[]>? producer = null;
         lock (_gate)
         {
-            _producer?.Dispose();
-            _producer = null;
+            _disposed = true;
+            if (!_committing)
+            {
+                producer = _producer;
+                _producer = null;
+            }
         }
+
+        producer?.Dispose();
     }
 
     private async Task CommitEpochAsync(long epoch, byte[] handle)
@@ -105,45 +141,132 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         await EnsureStartedAsync();
         lock (_gate)
         {
-            _committed ??= KafkaCommitMarkers.Read(MarkerConsumerConfig(), _sink.Options.CommitMarkerTopic, _markerPrefix, TimeSpan.FromSeconds(60));
-            if (_committed.Contains(epoch))
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _committing = true;
+        }
+
+        try
+        {
+            _committed ??= ReadMarkers();
+            if (!KafkaEpochSpill.IsReference(handle) || _committed.Contains((epoch, KafkaEpochBuffer.NonceOf(handle))))
             {
-                KafkaSinkInstruments.EpochsAlreadyCommitted.Add(1);
-                _preparedHere.Remove(epoch);
+                CommitEpoch(epoch, handle);
                 return;
             }
 
-            if (!_preparedHere.Remove(epoch))
+            // Spilled: read only when the epoch still has to be produced (a committed one may be gone already).
+            CommitEpoch(epoch, await KafkaEpochSpill.ReadAsync(_spillStore, handle, _sink.Name));
+            await DeleteSpillAsync(KafkaEpochSpill.PathOf(handle));
+        }
+        finally
+        {
+            IProducer<string?, byte[]>? orphan = null;
+            lock (_gate)
             {
-                KafkaSinkInstruments.EpochsReproduced.Add(1);
+                _committing = false;
+                if (_disposed)
+                {
+                    orphan = _producer;
+                    _producer = null;
+                }
             }
 
-            for (var attempt = 1; ; attempt++)
+            orphan?.Dispose();
+        }
+    }
+
+    private void CommitEpoch(long epoch, byte[] handle)
+    {
+        var committed = _committed ??= ReadMarkers();
+        var marker = (epoch, KafkaEpochBuffer.NonceOf(handle));
+        if (committed.Contains(marker))
+        {
+            Skip(epoch);
+            return;
+        }
+
+        bool reproduced;
+        lock (_gate)
+        {
+            reproduced = !_preparedHere.Remove(epoch);
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var producer = _producer ??= CreateProducer();
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                var producer = _producer ??= CreateProducer();
-                var started = Stopwatch.GetTimestamp();
-                try
+                Hook(KafkaTransactionStep.Beginning, epoch);
+                Produce(producer, epoch, marker.Item2, KafkaEpochBuffer.Read(handle));
+                committed.Add(marker);
+                KafkaSinkInstruments.TransactionsCommitted.Add(1, _pipelineTag, _sinkTag);
+                KafkaSinkInstruments.CommitLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, _pipelineTag, _sinkTag);
+                if (reproduced)
                 {
-                    Produce(producer, epoch, KafkaEpochBuffer.Read(handle));
-                    _committed.Add(epoch);
-                    KafkaSinkInstruments.TransactionsCommitted.Add(1);
-                    KafkaSinkInstruments.CommitLatency.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    KafkaSinkInstruments.EpochsReproduced.Add(1, _pipelineTag, _sinkTag);
+                }
+
+                Hook(KafkaTransactionStep.Committed, epoch);
+                return;
+            }
+            catch (KafkaException ex)
+            {
+                _logger.LogWarning("Kafka sink '{Sink}' ({TransactionalId}): the transaction of epoch {Epoch} failed (attempt {Attempt}): {Reason}", _sink.Name, _transactionalId, epoch, attempt, ex.Error.Reason);
+                Abort(producer, ex);
+                if (attempt >= MaxTransactionAttempts || ex.Error.IsFatal)
+                {
+                    throw;
+                }
+
+                // A commit whose outcome was unknown may have landed after all: ask the markers again before producing
+                // the epoch a second time, once a new InitTransactions (if the producer was replaced) has settled what the
+                // broker held for this transactional id.
+                _producer ??= CreateProducer();
+                _committed = committed = ReadMarkers();
+                if (committed.Contains(marker))
+                {
+                    Skip(epoch);
                     return;
                 }
-                catch (KafkaException ex)
-                {
-                    _logger.LogWarning("Kafka sink '{Sink}' ({TransactionalId}): the transaction of epoch {Epoch} failed (attempt {Attempt}): {Reason}", _sink.Name, _transactionalId, epoch, attempt, ex.Error.Reason);
-                    Abort(producer, ex);
-                    if (attempt >= MaxTransactionAttempts || ex.Error.IsFatal)
-                    {
-                        throw;
-                    }
-                }
+            }
+            catch
+            {
+                // Not a Kafka failure (a hook): the transaction's state is unknown, so the producer goes; the next one's
+                // InitTransactions aborts what this one left open.
+                producer.Dispose();
+                _producer = null;
+                throw;
             }
         }
     }
 
-    private void Produce(IProducer<string?, byte[]> producer, long epoch, KafkaEpochRecords records)
+    /// <summary>
+    /// The epoch is committed (its marker is what a restore checks first), so no checkpoint needs its spilled records any
+    /// more; a blob that cannot be deleted is only garbage.
+    /// </summary>
+    private async Task DeleteSpillAsync(string path)
+    {
+        try
+        {
+            await _spillStore!.DeleteAsync(path);
+        }
+        catch (CheckpointStoreException ex)
+        {
+            _logger.LogWarning("Kafka sink '{Sink}': the committed epoch's spill {Path} could not be deleted: {Reason}", _sink.Name, path, ex.Message);
+        }
+    }
+
+    private void Skip(long epoch)
+    {
+        KafkaSinkInstruments.EpochsAlreadyCommitted.Add(1, _pipelineTag, _sinkTag);
+        lock (_gate)
+        {
+            _preparedHere.Remove(epoch);
+        }
+    }
+
+    private void Produce(IProducer<string?, byte[]> producer, long epoch, long nonce, KafkaEpochRecords records)
     {
         var headers = new Headers { { KafkaCommitMarkers.TaskHeader, _taskHeader }, { KafkaCommitMarkers.EpochHeader, Encoding.UTF8.GetBytes(epoch.ToString(CultureInfo.InvariantCulture)) } };
         producer.BeginTransaction();
@@ -159,7 +282,14 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             });
         }
 
-        Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch), Headers = headers });
+        if (_sink.TransactionHook is not null)
+        {
+            // A hooked step sees the records on the brokers, not in the producer's queue (the commit flushes anyway).
+            producer.Flush(_sink.Options.TransactionTimeout);
+            Hook(KafkaTransactionStep.RecordsProduced, epoch);
+        }
+        Send(producer, _sink.Options.CommitMarkerTopic, new Message<string?, byte[]> { Key = _markerPrefix + epoch.ToString(CultureInfo.InvariantCulture), Value = KafkaCommitMarkers.Value(epoch, nonce), Headers = headers });
+        Hook(KafkaTransactionStep.Committing, epoch);
         for (var retry = 0; ; retry++)
         {
             try
@@ -193,7 +323,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     /// <summary>Aborts the failed transaction; a producer that cannot abort (or hit a fatal error) is replaced, and the new one's InitTransactions fences and aborts what is left.</summary>
     private void Abort(IProducer<string?, byte[]> producer, KafkaException failure)
     {
-        KafkaSinkInstruments.TransactionsAborted.Add(1);
+        KafkaSinkInstruments.TransactionsAborted.Add(1, _pipelineTag, _sinkTag);
         if (!failure.Error.IsFatal)
         {
             try
@@ -211,11 +341,13 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         _producer = null;
     }
 
-    private IProducer<string?, byte[]> CreateProducer()
+    private IProducer<string?, byte[]> CreateProducer() => CreateProducer(_transactionalId);
+
+    private IProducer<string?, byte[]> CreateProducer(string transactionalId)
     {
         var options = _sink.Options;
         var config = KafkaClients.Producer(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.Topic);
-        config.TransactionalId = _transactionalId;
+        config.TransactionalId = transactionalId;
         config.TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds;
         config.MessageTimeoutMs = Math.Min(config.MessageTimeoutMs ?? int.MaxValue, config.TransactionTimeoutMs.Value); // librdkafka requires it
         var producer = new ProducerBuilder<string?, byte[]>(config).Build();
@@ -232,6 +364,32 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         }
     }
 
+    /// <summary>
+    /// This task's committed epochs. Task 0 also initialises (fencing them and aborting what they left open) the
+    /// transactional ids of sink tasks that have markers but no longer exist because the parallelism was lowered.
+    /// </summary>
+    private HashSet<(long Epoch, long Nonce)> ReadMarkers()
+    {
+        var options = _sink.Options;
+        var producerConfig = KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.CommitMarkerTopic);
+        var byTask = KafkaCommitMarkers.Read(new ConsumerConfig(producerConfig) { GroupId = _transactionalId + "-markers" }, options.CommitMarkerTopic, KafkaCommitMarkers.SinkPrefix(_pipelineId, _sink.Name), MarkerReadTimeout);
+        if (_taskIndex == 0 && _committed is null)
+        {
+            foreach (var task in byTask.Keys.Where(t => t >= _sink.Parallelism).Order())
+            {
+                var retired = TransactionalIdOf(_sink, _pipelineId, task);
+                _logger.LogInformation("Kafka sink '{Sink}': sink task {Task} no longer exists (parallelism {Parallelism}); aborting what {TransactionalId} left open.", _sink.Name, task, _sink.Parallelism, retired);
+                CreateProducer(retired).Dispose();
+                Hook(KafkaTransactionStep.RetiredTaskAborted, -1, retired);
+            }
+        }
+
+        return byTask.TryGetValue(_taskIndex, out var epochs) ? epochs : [];
+    }
+
+    private void Hook(KafkaTransactionStep step, long epoch, string? transactionalId = null) =>
+        _sink.TransactionHook?.Invoke(step, transactionalId ?? _transactionalId, epoch);
+
     private async Task EnsureStartedAsync()
     {
         if (Volatile.Read(ref _checked))
@@ -244,12 +402,5 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         await KafkaTransactionTimeout.CheckAsync(admin, _sink.Name, options.TransactionTimeout, _logger);
         await KafkaCommitMarkers.EnsureTopicAsync(admin, options.CommitMarkerTopic, _logger);
         Volatile.Write(ref _checked, true);
-    }
-
-    private ConsumerConfig MarkerConsumerConfig()
-    {
-        var options = _sink.Options;
-        var producerConfig = KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.CommitMarkerTopic);
-        return new ConsumerConfig(producerConfig) { GroupId = _transactionalId + "-markers" };
     }
 }

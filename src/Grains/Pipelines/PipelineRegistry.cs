@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Sluice.Sinks;
 
 namespace Sluice.Pipelines;
 
@@ -16,6 +17,10 @@ internal sealed class PipelineRegistry(ILogger<PipelineRegistry> logger)
 
     private int _version;
 
+    // External resources (a Kafka transactional id prefix) claimed by a sink, and the pipeline that holds each.
+    private readonly Dictionary<string, string> _claims = new(StringComparer.Ordinal);
+    private readonly Lock _claimsGate = new();
+
     public IEnumerable<PipelinePlan> Plans => _plans.Values;
 
     /// <summary>Validates, plans and registers a pipeline.</summary>
@@ -24,9 +29,26 @@ internal sealed class PipelineRegistry(ILogger<PipelineRegistry> logger)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         var plan = PipelinePlanner.Plan(pipeline);
-        if (!_plans.TryAdd(pipeline.Id, plan))
+        lock (_claimsGate)
         {
-            throw new PipelineValidationException($"Pipeline id '{pipeline.Id}' is already registered on this silo; pipeline ids must be unique.");
+            var claims = ExclusiveClaims(plan);
+            foreach (var claim in claims)
+            {
+                if (_claims.TryGetValue(claim.Resource, out var holder) && holder != pipeline.Id)
+                {
+                    throw new PipelineValidationException($"Pipeline '{pipeline.Id}': {claim.Setting} is already used by pipeline '{holder}' ({claim.Resource}); it must be unique per pipeline.");
+                }
+            }
+
+            if (!_plans.TryAdd(pipeline.Id, plan))
+            {
+                throw new PipelineValidationException($"Pipeline id '{pipeline.Id}' is already registered on this silo; pipeline ids must be unique.");
+            }
+
+            foreach (var claim in claims)
+            {
+                _claims[claim.Resource] = pipeline.Id;
+            }
         }
 
         Interlocked.Increment(ref _version);
@@ -36,6 +58,20 @@ internal sealed class PipelineRegistry(ILogger<PipelineRegistry> logger)
             plan.Sources.Count,
             string.Join(", ", plan.Stages.Select(s => $"{s.Index}:{s.Name} x{s.Parallelism}")));
         return plan;
+    }
+
+    private static List<ExclusiveSinkClaim> ExclusiveClaims(PipelinePlan plan)
+    {
+        var claims = new List<ExclusiveSinkClaim>();
+        foreach (var stage in plan.Stages)
+        {
+            if (stage.Head is ISinkNode { Definition: IExclusiveSink { ExclusiveClaim: { } claim } })
+            {
+                claims.Add(claim);
+            }
+        }
+
+        return claims;
     }
 
     public bool TryGet(string id, out PipelinePlan plan) => _plans.TryGetValue(id, out plan!);

@@ -226,6 +226,11 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors, second);
     }
 
-    public override IStageTask VisitSink<T>(SinkNode<T> node) =>
-        new SinkStageTask<T>(node.Sink.CreateWriter(context.Plan.Id, context.TaskIndex), context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
+    public override IStageTask VisitSink<T>(SinkNode<T> node)
+    {
+        var writer = node.Sink is Sinks.IServiceAwareSink<T> aware
+            ? aware.CreateWriter(context.Plan.Id, context.TaskIndex, context.Services)
+            : node.Sink.CreateWriter(context.Plan.Id, context.TaskIndex);
+        return new SinkStageTask<T>(writer, context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
+    }
 }

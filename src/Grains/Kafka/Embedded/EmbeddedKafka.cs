@@ -201,6 +201,28 @@ internal sealed unsafe class EmbeddedKafka : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="brokerId"/> the coordinator of a transactional id (<paramref name="keyType"/> "transaction")
+    /// or a consumer group ("group"): a coordinator move as the clients see it.
+    /// </summary>
+    public void SetCoordinator(string keyType, string key, int brokerId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(keyType);
+        ArgumentException.ThrowIfNullOrWhiteSpace(key);
+        CheckBroker(brokerId);
+        var type = LibrdkafkaApi.Utf8z(keyType);
+        var name = LibrdkafkaApi.Utf8z(key);
+        lock (_gate)
+        {
+            var cluster = Cluster();
+            fixed (byte* t = type)
+            fixed (byte* k = name)
+            {
+                Check(_api.MockCoordinatorSet(cluster, t, k, brokerId), $"rd_kafka_mock_coordinator_set(type: '{keyType}', key: '{key}', broker: {brokerId})");
+            }
+        }
+    }
+
     /// <summary>Sets how long a new consumer group waits for more members before its first rebalance.</summary>
     public void SetGroupInitialRebalanceDelay(TimeSpan delay)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using Confluent.Kafka;
 using Sluice.Functions;
 using Sluice.Kafka;
@@ -9,25 +8,23 @@ using ErrorCode = Confluent.Kafka.ErrorCode;
 namespace Sluice.Tests.Kafka.ExactlyOnce;
 
 /// <summary>
-/// The exactly-once Kafka sink's transactional protocol on the embedded broker, driven as the sink task drives it
-/// (seal at a barrier, commit when the checkpoint completes, a new writer after a restart). The mock neither filters
-/// aborted transactions nor fences, so records carry (task, epoch) headers and the checks are per epoch.
+/// The exactly-once Kafka sink's transactional protocol on the embedded broker under injected faults, driven as the sink
+/// task drives it (seal at a barrier, commit when the checkpoint completes, a new writer after a restart). The mock neither
+/// filters aborted transactions nor fences, so records carry (task, epoch) headers and every check is per epoch: each copy
+/// of an epoch equals the records written for it, and copies beyond the first exist only where a transaction was aborted.
 /// </summary>
 public sealed class KafkaExactlyOnceProtocolTests
 {
-    private const string Output = "out";
-    private const string Markers = "_sluice-kafka-commits";
-
     [Fact]
     public async Task Every_epoch_lands_once_with_its_marker_when_InitProducerId_and_EndTxn_fail_and_the_coordinator_moves()
     {
-        using var kafka = Start();
+        using var kafka = EpochLog.Start();
         var expected = new Dictionary<long, List<string>>();
-        var writer = Writer(kafka, "p1", 0);
+        var writer = EpochLog.Writer(kafka, "p1", 0);
         var random = new Random(5);
         for (long epoch = 1; epoch <= 6; epoch++)
         {
-            var records = WriteEpoch(writer, epoch, random.Next(1, 60));
+            var records = EpochLog.WriteEpoch(writer, epoch, random.Next(1, 60));
             expected[epoch] = records;
             var handle = await writer.PrepareAsync(epoch, CancellationToken.None);
             switch (epoch)
@@ -38,9 +35,9 @@ public sealed class KafkaExactlyOnceProtocolTests
                 case 2: // the commit's EndTxn fails with retriable errors before it lands
                     kafka.PushRequestErrors(KafkaApiKeys.EndTxn, ErrorCode.GroupLoadInProgress, ErrorCode.NotCoordinatorForGroup);
                     break;
-                case 3: // the transaction coordinator moves to another broker
-                    kafka.SetPartitionLeader("__transaction_state", 0, 2);
-                    kafka.PushRequestErrors(KafkaApiKeys.FindCoordinator, ErrorCode.GroupCoordinatorNotAvailable);
+                case 3: // the transaction coordinator moves to another broker, and the old one says so
+                    kafka.SetCoordinator("transaction", EpochLog.TransactionalId("p1", 0), 2);
+                    kafka.PushRequestErrors(KafkaApiKeys.EndTxn, ErrorCode.NotCoordinatorForGroup);
                     break;
                 case 4: // a broker is down while the epoch is produced and committed, and comes back
                     kafka.SetBrokerDown(1);
@@ -58,19 +55,132 @@ public sealed class KafkaExactlyOnceProtocolTests
         }
 
         ((IDisposable)writer).Dispose();
-        AssertEachEpochOnce(kafka, expected, task: 0);
+        var copies = EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+        Assert.All(copies, c => Assert.Equal(1, c.Value)); // retriable faults: nothing was aborted, nothing produced twice
+    }
+
+    [Theory]
+    [InlineData(nameof(KafkaTransactionStep.RecordsProduced))]
+    [InlineData(nameof(KafkaTransactionStep.Committing))]
+    public async Task Every_broker_down_in_the_middle_of_a_transaction_delays_the_epoch_without_losing_it(string at)
+    {
+        var step = Enum.Parse<KafkaTransactionStep>(at);
+        using var kafka = EpochLog.Start();
+        var sink = EpochLog.Sink(kafka);
+        var downs = 0;
+        sink.TransactionHook = (reached, id, epoch) =>
+        {
+            if (reached == step && epoch == 2 && Interlocked.Increment(ref downs) == 1)
+            {
+                kafka.SetBrokerDown(EmbeddedKafka.AllBrokers);
+                _ = Task.Delay(1_500).ContinueWith(_ => kafka.SetBrokerUp(EmbeddedKafka.AllBrokers), TaskScheduler.Default); // test-side wake-up
+            }
+        };
+
+        var expected = await EpochLog.CommitEpochsAsync(sink, "p-down", 0, 1, 3);
+        Assert.Equal(1, downs);
+        EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+    }
+
+    [Fact]
+    public async Task A_coordinator_move_between_the_records_and_the_marker_keeps_the_epoch_whole()
+    {
+        using var kafka = EpochLog.Start();
+        var sink = EpochLog.Sink(kafka);
+        var moved = 0;
+        sink.TransactionHook = (at, id, epoch) =>
+        {
+            if (at == KafkaTransactionStep.RecordsProduced && Interlocked.Increment(ref moved) <= 3)
+            {
+                kafka.SetCoordinator("transaction", id, (int)(epoch % 3) + 1);
+                kafka.PushRequestErrors(KafkaApiKeys.AddPartitionsToTxn, ErrorCode.NotCoordinatorForGroup);
+            }
+        };
+
+        var expected = await EpochLog.CommitEpochsAsync(sink, "p-move", 0, 1, 4);
+        EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+    }
+
+    [Fact]
+    public async Task An_abortable_error_aborts_the_transaction_and_the_retry_lands_the_epoch_whole()
+    {
+        using var kafka = EpochLog.Start();
+        var sink = EpochLog.Sink(kafka);
+        var beginnings = new List<long>();
+        sink.TransactionHook = (at, _, epoch) =>
+        {
+            if (at == KafkaTransactionStep.Beginning)
+            {
+                lock (beginnings)
+                {
+                    beginnings.Add(epoch);
+                }
+
+                if (epoch == 2 && beginnings.Count(e => e == 2) == 1)
+                {
+                    // The partitions cannot join the transaction: librdkafka requires it to be aborted.
+                    kafka.PushRequestErrors(KafkaApiKeys.AddPartitionsToTxn, ErrorCode.TopicAuthorizationFailed);
+                }
+            }
+        };
+
+        var expected = await EpochLog.CommitEpochsAsync(sink, "p-abort", 0, 1, 3);
+        Assert.Equal([1L, 2, 2, 3], beginnings); // epoch 2 was aborted once and produced again
+        var copies = EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+        Assert.Equal(1, copies[1]);
+        Assert.Equal(1, copies[3]);
+    }
+
+    [Fact]
+    public async Task A_fenced_commit_fails_the_task_and_the_restarted_task_lands_the_epoch_without_a_second_marker()
+    {
+        using var kafka = EpochLog.Start();
+        var first = EpochLog.Writer(kafka, "p-fenced", 0);
+        var expected = new Dictionary<long, List<string>> { [1] = EpochLog.WriteEpoch(first, 1, 20) };
+        var handle = (await first.PrepareAsync(1, CancellationToken.None))!;
+        kafka.PushRequestErrors(KafkaApiKeys.EndTxn, ErrorCode.ProducerFenced);
+        var error = await Assert.ThrowsAnyAsync<KafkaException>(() => first.CommitAsync(1, handle, CancellationToken.None));
+        Assert.True(error.Error.IsFatal, $"a fenced producer is fatal: {error.Error}");
+        ((IDisposable)first).Dispose();
+
+        // The task failed; the pipeline restores the checkpoint that holds epoch 1 and commits it again.
+        var restarted = EpochLog.Writer(kafka, "p-fenced", 0);
+        await restarted.CommitAsync(1, handle, CancellationToken.None);
+        ((IDisposable)restarted).Dispose();
+        EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+    }
+
+    [Fact]
+    public async Task A_refused_InitProducerId_fails_the_commit_and_the_next_completed_checkpoint_commits_the_epoch()
+    {
+        using var kafka = EpochLog.Start();
+        var writer = EpochLog.Writer(kafka, "p-init", 0);
+        var expected = new Dictionary<long, List<string>> { [1] = EpochLog.WriteEpoch(writer, 1, 15) };
+        var handle = (await writer.PrepareAsync(1, CancellationToken.None))!;
+        kafka.PushRequestErrors(KafkaApiKeys.InitProducerId, ErrorCode.TransactionalIdAuthorizationFailed);
+        await Assert.ThrowsAnyAsync<KafkaException>(() => writer.CommitAsync(1, handle, CancellationToken.None));
+
+        // The epoch stays pending in the sink task; the next completed checkpoint commits it with the next epoch.
+        expected[2] = EpochLog.WriteEpoch(writer, 2, 5);
+        var second = (await writer.PrepareAsync(2, CancellationToken.None))!;
+        await writer.CommitAsync(1, handle, CancellationToken.None);
+        await writer.CommitAsync(2, second, CancellationToken.None);
+        ((IDisposable)writer).Dispose();
+        var copies = EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+        Assert.All(copies, c => Assert.Equal(1, c.Value));
     }
 
     [Fact]
     public async Task A_restarted_task_reproduces_exactly_the_epochs_without_a_marker()
     {
-        using var kafka = Start();
+        using var kafka = EpochLog.Start();
+        using var metrics = new KafkaSinkMetrics("p2");
         var expected = new Dictionary<long, List<string>>();
         var handles = new Dictionary<long, byte[]>();
-        var first = Writer(kafka, "p2", 1);
+        var first = EpochLog.Writer(kafka, "p2", 1);
         for (long epoch = 1; epoch <= 4; epoch++)
         {
-            expected[epoch] = WriteEpoch(first, epoch, 10 + (int)epoch);
+            expected[epoch] = EpochLog.WriteEpoch(first, epoch, 10 + (int)epoch);
             handles[epoch] = (await first.PrepareAsync(epoch, CancellationToken.None))!;
         }
 
@@ -81,33 +191,85 @@ public sealed class KafkaExactlyOnceProtocolTests
         ((IDisposable)first).Dispose();
 
         // Restored from checkpoint 3, whose snapshot still held 2 (committed, not yet recorded) and 3.
-        var restarted = Writer(kafka, "p2", 1);
+        var restarted = EpochLog.Writer(kafka, "p2", 1);
         await restarted.CommitAsync(2, handles[2], CancellationToken.None);
         await restarted.CommitAsync(3, handles[3], CancellationToken.None);
         expected.Remove(4);
-        expected[5] = WriteEpoch(restarted, 5, 7);
+        expected[5] = EpochLog.WriteEpoch(restarted, 5, 7);
         await restarted.CommitAsync(5, (await restarted.PrepareAsync(5, CancellationToken.None))!, CancellationToken.None);
 
         // A commit repeated on the same writer (a second completed checkpoint naming the epoch) is a no-op too.
         await restarted.CommitAsync(3, handles[3], CancellationToken.None);
         ((IDisposable)restarted).Dispose();
-        AssertEachEpochOnce(kafka, expected, task: 1);
+        var copies = EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 1);
+        Assert.All(copies, c => Assert.Equal(1, c.Value)); // epoch 2 had a marker: never produced again
+
+        Assert.Equal(4, metrics.Sum("sluice.kafka.sink.transactions_committed")); // 1, 2, 3, 5
+        Assert.Equal(1, metrics.Sum("sluice.kafka.sink.epochs_reproduced")); // 3, restored from the checkpoint
+        Assert.Equal(2, metrics.Sum("sluice.kafka.sink.epochs_already_committed")); // 2 after the restart, 3 repeated
+        Assert.Equal(0, metrics.Sum("sluice.kafka.sink.transactions_aborted"));
+        Assert.True(metrics.Sum("sluice.kafka.sink.write_ahead_bytes") > 0);
+        Assert.Equal(4, metrics.Count("sluice.kafka.sink.commit_latency"));
+    }
+
+    [Fact]
+    public async Task A_pipeline_started_afresh_under_the_same_id_is_not_mistaken_for_the_run_whose_markers_remain()
+    {
+        using var kafka = EpochLog.Start();
+        var old = await EpochLog.CommitEpochsAsync(EpochLog.Sink(kafka), "p-again", 0, 1, 2);
+
+        // Its checkpoints deleted, the pipeline starts again: checkpoint (epoch) numbers start at 1 again.
+        var again = EpochLog.Writer(kafka, "p-again", 0);
+        var fresh = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            fresh.Add($"again-{i}");
+            again.Write(fresh[^1], new SinkContext("p-again", 0, i, long.MinValue));
+        }
+
+        await again.CommitAsync(1, (await again.PrepareAsync(1, CancellationToken.None))!, CancellationToken.None);
+        ((IDisposable)again).Dispose();
+        var epoch1 = EpochLog.Read(kafka.BootstrapServers, EpochLog.Output, 2).Where(r => r.Task == "0" && r.Epoch == 1).Select(r => r.Value).ToList();
+        Assert.Equal(old[1].Concat(fresh).Order(StringComparer.Ordinal), epoch1.Order(StringComparer.Ordinal));
     }
 
     [Fact]
     public async Task An_open_epoch_moves_with_its_task_record_for_record()
     {
-        using var kafka = Start();
-        var source = Writer(kafka, "p3", 0);
-        var records = WriteEpoch(source, 1, 25);
+        using var kafka = EpochLog.Start();
+        var source = EpochLog.Writer(kafka, "p3", 0);
+        var records = EpochLog.WriteEpoch(source, 1, 25);
         var exported = ((IMovableSink)source).ExportOpenEpoch();
         ((IDisposable)source).Dispose();
 
-        var target = Writer(kafka, "p3", 0);
+        var target = EpochLog.Writer(kafka, "p3", 0);
         ((IMovableSink)target).ImportOpenEpoch(exported);
         await target.CommitAsync(1, (await target.PrepareAsync(1, CancellationToken.None))!, CancellationToken.None);
         ((IDisposable)target).Dispose();
-        AssertEachEpochOnce(kafka, new Dictionary<long, List<string>> { [1] = records }, task: 0);
+        EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, new Dictionary<long, List<string>> { [1] = records }, task: 0);
+    }
+
+    [Fact]
+    public async Task Transactions_of_sink_tasks_removed_by_a_lower_parallelism_are_aborted_when_task_0_restores()
+    {
+        using var kafka = EpochLog.Start();
+        var wide = EpochLog.Sink(kafka, parallelism: 3);
+        foreach (var task in new[] { 0, 1, 2 })
+        {
+            await EpochLog.CommitEpochsAsync(wide, "p-narrow", task, 1, 1);
+        }
+
+        var narrow = EpochLog.Sink(kafka, parallelism: 1);
+        var aborted = new List<string>();
+        narrow.TransactionHook = (at, id, _) =>
+        {
+            if (at == KafkaTransactionStep.RetiredTaskAborted)
+            {
+                aborted.Add(id);
+            }
+        };
+        await EpochLog.CommitEpochsAsync(narrow, "p-narrow", 0, 2, 2);
+        Assert.Equal([EpochLog.TransactionalId("p-narrow", 1), EpochLog.TransactionalId("p-narrow", 2)], aborted);
     }
 
     [Fact]
@@ -122,66 +284,8 @@ public sealed class KafkaExactlyOnceProtocolTests
     [Fact]
     public void Exactly_once_without_a_transactional_id_prefix_is_refused_naming_the_setting()
     {
-        var sink = new KafkaSink<string>("out", new KafkaSinkOptions { BootstrapServers = "127.0.0.1:1", Topic = Output, Guarantee = DeliveryGuarantee.ExactlyOnce }, Serializers.Utf8);
+        var sink = new KafkaSink<string>("out", new KafkaSinkOptions { BootstrapServers = "127.0.0.1:1", Topic = EpochLog.Output, Guarantee = DeliveryGuarantee.ExactlyOnce }, Serializers.Utf8);
         var error = Assert.Throws<KafkaConfigurationException>(() => sink.CreateWriter("p", 0));
         Assert.Contains(nameof(KafkaSinkOptions.TransactionalIdPrefix), error.Message, StringComparison.Ordinal);
     }
-
-    private static EmbeddedKafka Start()
-    {
-        var kafka = EmbeddedKafka.Start(brokers: 3);
-        kafka.CreateTopic(Output, 2);
-        kafka.CreateTopic(Markers, 1);
-        return kafka;
-    }
-
-    private static ITransactionalSink<string> Writer(EmbeddedKafka kafka, string pipeline, int task)
-    {
-        var options = new KafkaSinkOptions
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            Topic = Output,
-            Guarantee = DeliveryGuarantee.ExactlyOnce,
-            TransactionalIdPrefix = "test",
-            TransactionTimeout = TimeSpan.FromSeconds(30),
-        };
-        return (ITransactionalSink<string>)new KafkaSink<string>("out", options, Serializers.Utf8, v => v).CreateWriter(pipeline, task);
-    }
-
-    private static List<string> WriteEpoch(ITransactionalSink<string> writer, long epoch, int count)
-    {
-        var records = new List<string>(count);
-        for (var i = 0; i < count; i++)
-        {
-            var value = $"e{epoch}-r{i}";
-            writer.Write(value, new SinkContext("p", 0, 1_000 * epoch + i, long.MinValue));
-            records.Add(value);
-        }
-
-        return records;
-    }
-
-    private static void AssertEachEpochOnce(EmbeddedKafka kafka, Dictionary<long, List<string>> expected, int task)
-    {
-        var output = KafkaTestData.ReadAll(kafka, Output, 2, int.MaxValue, TimeSpan.FromSeconds(5));
-        var byEpoch = output
-            .Where(r => Header(r, KafkaCommitMarkers.TaskHeader) == task.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .GroupBy(r => long.Parse(Header(r, KafkaCommitMarkers.EpochHeader)!, System.Globalization.CultureInfo.InvariantCulture))
-            .ToDictionary(g => g.Key, g => g.Select(r => Encoding.UTF8.GetString(r.Message.Value!)).Order(StringComparer.Ordinal).ToList());
-        Assert.Equal(expected.Keys.Order(), byEpoch.Keys.Order());
-        foreach (var (epoch, records) in expected)
-        {
-            Assert.Equal(records.Order(StringComparer.Ordinal), byEpoch[epoch]);
-        }
-
-        var markers = KafkaTestData.ReadAll(kafka, Markers, 1, int.MaxValue, TimeSpan.FromSeconds(3))
-            .Where(r => Encoding.UTF8.GetString(r.Message.Key!).Split('/')[2] == task.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            .Select(r => BitConverter.ToInt64(r.Message.Value!))
-            .Order()
-            .ToList();
-        Assert.Equal(expected.Keys.Order(), markers);
-    }
-
-    private static string? Header(ConsumeResult<byte[]?, byte[]?> record, string name) =>
-        record.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
 }
