@@ -34,6 +34,12 @@ public sealed class KafkaSource<T> : SourceDefinition<T>
 
     private static int PartitionCount(KafkaSourceOptions options)
     {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new KafkaConfigurationException($"Kafka source for topic '{options.Topic}' is not configured correctly: {string.Join(" ", errors)}");
+        }
+
         using var admin = new AdminClientBuilder(KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, "source", options.Topic)).Build();
         Metadata metadata;
         try

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Sluice.Sinks;
 
 namespace Sluice.Kafka;
@@ -17,8 +18,20 @@ public sealed class KafkaSourceOptions
 
     public string Topic { get; set; } = string.Empty;
 
-    /// <summary>Consumer group id, used for lag monitoring; the pipeline's offsets live in its checkpoints.</summary>
+    /// <summary>
+    /// Consumer group id, for monitoring only: after each completed checkpoint the partitions' checkpointed offsets are
+    /// committed to this group, so standard lag tools (kafka-consumer-groups, Burrow, exporters) see the pipeline's
+    /// progress. The pipeline never reads them back: its offsets live in its checkpoints. Use one group per pipeline.
+    /// </summary>
     public string GroupId { get; set; } = "sluice";
+
+    /// <summary>
+    /// Which records the consumers see. <see cref="IsolationLevel.ReadCommitted"/> (default) hides records of open and
+    /// aborted transactions, which a topic written by an exactly-once pipeline (or any transactional producer) needs;
+    /// it reads non-transactional topics unchanged. <see cref="IsolationLevel.ReadUncommitted"/> also sees records of
+    /// transactions that were never committed (lower latency, no exactly-once downstream).
+    /// </summary>
+    public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 
     public KafkaStartPosition StartPosition { get; set; } = KafkaStartPosition.Earliest;
 
@@ -35,6 +48,43 @@ public sealed class KafkaSourceOptions
 
     /// <summary>Extra librdkafka settings passed through as they are (security.protocol, sasl.*, ssl.*, ...).</summary>
     public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Problems with the settings, each naming the setting; empty when they can work.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!Enum.IsDefined(IsolationLevel))
+        {
+            errors.Add($"{nameof(IsolationLevel)} ({(int)IsolationLevel}) must be {nameof(IsolationLevel.ReadCommitted)} or {nameof(IsolationLevel.ReadUncommitted)}.");
+        }
+
+        if (ClientConfig.ContainsKey("isolation.level"))
+        {
+            errors.Add($"ClientConfig must not set isolation.level: use the {nameof(IsolationLevel)} setting.");
+        }
+
+        if (ClientConfig.ContainsKey("enable.auto.commit") || ClientConfig.ContainsKey("group.id"))
+        {
+            errors.Add($"ClientConfig must not set group.id or enable.auto.commit: use {nameof(GroupId)}; offsets are committed after each completed checkpoint.");
+        }
+
+        if (string.IsNullOrWhiteSpace(GroupId))
+        {
+            errors.Add($"{nameof(GroupId)} is empty (it names the consumer group that lag tools read).");
+        }
+
+        if (BufferedMessages <= 0)
+        {
+            errors.Add($"{nameof(BufferedMessages)} ({BufferedMessages}) must be positive.");
+        }
+
+        if (MetadataTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(MetadataTimeout)} ({MetadataTimeout}) must be positive.");
+        }
+
+        return errors;
+    }
 }
 
 /// <summary>Settings of a Kafka sink.</summary>
