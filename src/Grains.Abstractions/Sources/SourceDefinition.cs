@@ -69,6 +69,20 @@ public interface ISeekableSourceReader
     void Seek(long position);
 }
 
+/// <summary>
+/// Optional, for seekable readers (Flink's <c>CheckpointListener</c>): told when a checkpoint that recorded the reader's
+/// position completed, e.g. to publish that position for monitoring (Kafka: commit it to the consumer group). The
+/// checkpoint stays authoritative: what a reader does here must never be what it resumes from.
+/// </summary>
+public interface ICheckpointListeningSourceReader
+{
+    /// <summary>
+    /// Checkpoint <paramref name="checkpointId"/>, which recorded <paramref name="position"/> for this partition, completed.
+    /// Called on the reader's thread, between reads; must not block.
+    /// </summary>
+    void CheckpointCompleted(long checkpointId, long position);
+}
+
 /// <summary>Optional: a reader that counts what it sent to a dead-letter destination.</summary>
 public interface ISourceReaderStatus
 {

@@ -8,7 +8,7 @@ namespace Sluice.Kafka;
 /// deserialises it and hands it to the source operators. Opened on the silo that owns the partition's queue.
 /// </summary>
 internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
-    : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, IDisposable
+    : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, ICheckpointListeningSourceReader, IDisposable
 {
     private KafkaPartitionConsumer? _consumer;
     private long _endOffset = -1;
@@ -34,6 +34,9 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
             _consumer.Seek(position);
         }
     }
+
+    /// <summary>Commits the checkpointed offset to the consumer group so lag tools see it; never read back (the checkpoint is authoritative).</summary>
+    public void CheckpointCompleted(long checkpointId, long position) => _consumer?.Commit(position);
 
     public long DeadLetters { get; private set; }
 
