@@ -89,6 +89,9 @@ public interface ISourceReaderStatus
     long DeadLetters { get; }
 
     string? LastError { get; }
+
+    /// <summary>Position one past the last record the partition holds now (Kafka: the high watermark), or -1 when not known.</summary>
+    long EndPosition => -1;
 }
 
 /// <summary>What a read left behind.</summary>

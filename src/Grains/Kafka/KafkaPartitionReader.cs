@@ -40,6 +40,9 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
 
     public long DeadLetters { get; private set; }
 
+    /// <summary>The partition's high watermark as the consumer last saw it: the consumer lag is this minus <see cref="Position"/>.</summary>
+    public long EndPosition => _consumer?.HighWatermark ?? -1;
+
     public string? LastError { get; private set; }
 
     public SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds)

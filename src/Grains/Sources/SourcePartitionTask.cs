@@ -346,6 +346,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             _context.Counters.InvalidRecords, status?.LastError ?? _context.Errors.LastError, status?.DeadLetters ?? 0)
         {
             Failure = Failure,
+            Position = (_reader as ISeekableSourceReader)?.Position ?? -1,
+            EndPosition = status?.EndPosition ?? -1,
         };
     }
 
