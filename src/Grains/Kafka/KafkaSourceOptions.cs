@@ -46,6 +46,19 @@ public sealed class KafkaSourceOptions
 
     public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Partitions the source can read, including ones added to the topic later (Flink: partition discovery). The source
+    /// is planned with max(this, the topic's partition count when the pipeline is defined) partitions; one whose Kafka
+    /// partition does not exist yet stays idle, checkpointed at offset 0, and is read from the beginning once the topic
+    /// grows. Null (default): exactly the partitions the topic has at definition; partitions added later are reported
+    /// (logs, status error) but not read. Each slot is a channel to every key group, so keep the headroom modest.
+    /// Changing it changes the plan: take a savepoint first.
+    /// </summary>
+    public int? MaxPartitions { get; set; }
+
+    /// <summary>How often the topic's partition count is refreshed (one metadata request per source and silo).</summary>
+    public TimeSpan PartitionDiscoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Extra librdkafka settings passed through as they are (security.protocol, sasl.*, ssl.*, ...).</summary>
     public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -53,6 +66,16 @@ public sealed class KafkaSourceOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (MaxPartitions is < 1)
+        {
+            errors.Add($"{nameof(MaxPartitions)} ({MaxPartitions}) must be at least 1, or null for the topic's partition count.");
+        }
+
+        if (PartitionDiscoveryInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(PartitionDiscoveryInterval)} ({PartitionDiscoveryInterval}) must be positive.");
+        }
+
         if (!Enum.IsDefined(IsolationLevel))
         {
             errors.Add($"{nameof(IsolationLevel)} ({(int)IsolationLevel}) must be {nameof(IsolationLevel.ReadCommitted)} or {nameof(IsolationLevel.ReadUncommitted)}.");
