@@ -64,6 +64,11 @@ if (runDemo)
                 throw new KafkaConfigurationException("Kafka:Format: the demo's click events are JSON; 'raw' suits pipelines that read bytes.");
             }
 
+            if (kafkaOptions.OutputGuarantee == DeliveryGuarantee.ExactlyOnce && demo.CheckpointInterval is null)
+            {
+                throw new KafkaConfigurationException("Kafka:OutputGuarantee=ExactlyOnce commits output when checkpoints complete; set Sluice:Demo:CheckpointInterval.");
+            }
+
             builder.Services.AddSingleton(kafkaOptions);
             builder.Services.AddSingleton<DemoKafka>();
             builder.Services.AddHostedService<ClickProducer>();

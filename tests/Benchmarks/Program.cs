@@ -2,8 +2,9 @@ using System.Globalization;
 using Sluice.Benchmarks;
 
 // Benchmarks print figures; they assert nothing.
-// Usage: dotnet run -c Release --project tests/Benchmarks [-- [demo|kafka|checkpoint] [--records N] [--keys N]]
-// No benchmark name runs all; --records N applies to demo and kafka (defaults: demo 2,000,000, kafka 1,000,000),
+// Usage: dotnet run -c Release --project tests/Benchmarks [-- [demo|kafka|kafka-eos|checkpoint] [--records N] [--keys N]]
+// No benchmark name runs all; --records N applies to demo, kafka and kafka-eos (defaults: demo 2,000,000, kafka 1,000,000,
+// kafka-eos 300,000),
 // --keys N to checkpoint (default: 100,000 then 1,000,000 keys of window state).
 string? which = null;
 long? records = null;
@@ -18,11 +19,11 @@ for (var i = 0; i < args.Length; i++)
         case "--keys" when i + 1 < args.Length:
             keys = long.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "demo" or "kafka" or "checkpoint" when which is null:
+        case "demo" or "kafka" or "kafka-eos" or "checkpoint" when which is null:
             which = args[i];
             break;
         default:
-            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [demo|kafka|checkpoint] [--records N] [--keys N]");
+            Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [demo|kafka|kafka-eos|checkpoint] [--records N] [--keys N]");
             return 2;
     }
 }
@@ -35,6 +36,11 @@ if (which is null or "demo")
 if (which is null or "kafka")
 {
     await KafkaPipelineBenchmark.RunAsync(records ?? 1_000_000);
+}
+
+if (which is null or "kafka-eos")
+{
+    await KafkaExactlyOnceBenchmark.RunAsync(records ?? 300_000);
 }
 
 if (which is null or "checkpoint")

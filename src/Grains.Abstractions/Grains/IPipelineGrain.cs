@@ -98,4 +98,14 @@ public sealed record SourcePartitionStatus(
     [property: Id(4)] bool Idle,
     [property: Id(5)] long Backlog,
     [property: Id(6)] bool Ended,
-    [property: Id(7)] long DeadLetters);
+    [property: Id(7)] long DeadLetters)
+{
+    /// <summary>Position of the next record the pipeline reads (Kafka: offset), or -1 when the source cannot tell.</summary>
+    [Id(8)] public long Position { get; init; } = -1;
+
+    /// <summary>
+    /// One past the last record the partition holds (Kafka: high watermark), or -1 when not known. For Kafka,
+    /// <see cref="Backlog"/> is the consumer lag, this minus <see cref="Position"/>.
+    /// </summary>
+    [Id(9)] public long EndPosition { get; init; } = -1;
+}

@@ -69,12 +69,29 @@ public interface ISeekableSourceReader
     void Seek(long position);
 }
 
+/// <summary>
+/// Optional, for seekable readers (Flink's <c>CheckpointListener</c>): told when a checkpoint that recorded the reader's
+/// position completed, e.g. to publish that position for monitoring (Kafka: commit it to the consumer group). The
+/// checkpoint stays authoritative: what a reader does here must never be what it resumes from.
+/// </summary>
+public interface ICheckpointListeningSourceReader
+{
+    /// <summary>
+    /// Checkpoint <paramref name="checkpointId"/>, which recorded <paramref name="position"/> for this partition, completed.
+    /// Called on the reader's thread, between reads; must not block.
+    /// </summary>
+    void CheckpointCompleted(long checkpointId, long position);
+}
+
 /// <summary>Optional: a reader that counts what it sent to a dead-letter destination.</summary>
 public interface ISourceReaderStatus
 {
     long DeadLetters { get; }
 
     string? LastError { get; }
+
+    /// <summary>Position one past the last record the partition holds now (Kafka: the high watermark), or -1 when not known.</summary>
+    long EndPosition => -1;
 }
 
 /// <summary>What a read left behind.</summary>

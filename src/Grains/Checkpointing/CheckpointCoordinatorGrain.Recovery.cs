@@ -113,7 +113,8 @@ internal sealed partial class CheckpointCoordinatorGrain
         return also.Count == 0 ? "" : $" (nor are checkpoints {string.Join(", ", also)}, which name the same blob {blob})";
     }
 
-    private AttemptDirective Directive() => new(_attempt, _restoreFrom, _restoreMetadata, _restartAt is null ? _pending?.Id ?? 0 : 0, _failed);
+    private AttemptDirective Directive() =>
+        new(_attempt, _restoreFrom, _restoreMetadata, _restartAt is null ? _pending?.Id ?? 0 : 0, _failed) { LastCompleted = _completed.Count > 0 ? _completed.Max() : 0 };
 
     /// <summary>
     /// The first attempt of this activation. A coordinator that finds the previous attempt's silos still alive was

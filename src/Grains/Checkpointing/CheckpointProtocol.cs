@@ -88,7 +88,11 @@ internal sealed record AttemptDirective(
     [property: Id(1)] long RestoreFrom,
     [property: Id(4)] string? RestoreMetadata,
     [property: Id(2)] long PendingCheckpoint,
-    [property: Id(3)] bool Failed);
+    [property: Id(3)] bool Failed)
+{
+    /// <summary>The newest completed checkpoint (0: none), so sources learn of completions with the directives they poll.</summary>
+    [Id(5)] public long LastCompleted { get; init; }
+}
 
 /// <summary>The answer to a receiver opening a source partition: the attempt, and how to continue the partition.</summary>
 [GenerateSerializer, Immutable]

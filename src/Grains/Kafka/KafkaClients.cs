@@ -12,6 +12,7 @@ internal static class KafkaClients
             GroupId = options.GroupId,
             EnableAutoCommit = false,
             EnablePartitionEof = false,
+            IsolationLevel = options.IsolationLevel,
             AutoOffsetReset = options.StartPosition == KafkaStartPosition.Earliest ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest,
         };
 

@@ -23,6 +23,8 @@ internal sealed class KafkaPartitionConsumer : IDisposable
     private readonly Offset _start;
     private readonly TimeSpan _metadataTimeout;
     private long _startOffset = -1;
+    private long _pendingCommit = -1;
+    private long _committed = -1;
 
     /// <param name="start">A concrete offset, or <see cref="Offset.Beginning"/> / <see cref="Offset.End"/>, which the consumer
     /// thread resolves to the partition's current low / high watermark before it assigns (see <see cref="StartOffset"/>).</param>
@@ -33,6 +35,7 @@ internal sealed class KafkaPartitionConsumer : IDisposable
         _start = start;
         _metadataTimeout = metadataTimeout ?? TimeSpan.FromSeconds(10);
         _channel = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        GroupId = config.GroupId ?? string.Empty;
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetErrorHandler((_, e) => OnError(e))
             .Build();
@@ -44,7 +47,24 @@ internal sealed class KafkaPartitionConsumer : IDisposable
 
         _thread = new Thread(Run) { IsBackground = true, Name = $"kafka-{partition.Topic}-{partition.Partition.Value}" };
         _thread.Start();
+        KafkaSourceInstruments.Track(this);
     }
+
+    public TopicPartition Partition => _partition;
+
+    public string GroupId { get; }
+
+    /// <summary>The partition's high watermark as the consumer last saw it (-1: not known yet).</summary>
+    public long HighWatermark => Volatile.Read(ref _highWatermark);
+
+    /// <summary>The offset last committed to the consumer group (-1: none yet).</summary>
+    public long CommittedOffset => Volatile.Read(ref _committed);
+
+    /// <summary>
+    /// Commits <paramref name="offset"/> to the consumer group, for lag monitoring only, from the consumer thread (a commit
+    /// blocks). Only the newest request counts: one still waiting is replaced; the offset last committed is not sent again.
+    /// </summary>
+    public void Commit(long offset) => Volatile.Write(ref _pendingCommit, offset);
 
     /// <summary>
     /// The concrete offset reading started at (-1 until the thread resolved Earliest/Latest and assigned the partition).
@@ -75,6 +95,7 @@ internal sealed class KafkaPartitionConsumer : IDisposable
 
     public void Dispose()
     {
+        KafkaSourceInstruments.Untrack(this);
         _stop.Cancel();
         _thread.Join(TimeSpan.FromSeconds(10));
         _consumer.Close();
@@ -104,8 +125,14 @@ internal sealed class KafkaPartitionConsumer : IDisposable
                     _consumer.Seek(new TopicPartitionOffset(_partition, seek));
                 }
 
+                var commit = Interlocked.Exchange(ref _pendingCommit, -1);
+                if (commit >= 0)
+                {
+                    CommitOffset(commit);
+                }
+
                 var result = _consumer.Consume(TimeSpan.FromMilliseconds(100));
-                UpdateLag();
+                UpdateLag(caughtUp: result is null);
                 if (result is null || result.IsPartitionEOF)
                 {
                     continue;
@@ -159,7 +186,31 @@ internal sealed class KafkaPartitionConsumer : IDisposable
         return false;
     }
 
-    private void UpdateLag()
+    private void CommitOffset(long offset)
+    {
+        if (offset == Volatile.Read(ref _committed))
+        {
+            return; // nothing new read since: the group already shows this position
+        }
+
+        try
+        {
+            _consumer.Commit([new TopicPartitionOffset(_partition, offset)]);
+            Volatile.Write(ref _committed, offset);
+            KafkaSourceInstruments.OffsetCommits.Add(1);
+        }
+        catch (KafkaException ex)
+        {
+            // Monitoring only: the next completed checkpoint commits a newer offset.
+            LastError = ex.Error.Reason;
+            KafkaSourceInstruments.OffsetCommitFailures.Add(1);
+            _logger.LogWarning("Committing offset {Offset} of {Partition} to group {Group} failed: {Reason}", offset, _partition, GroupId, ex.Error.Reason);
+        }
+    }
+
+    /// <param name="caughtUp">Consume returned nothing: everything consumed is in the channel, and the consumer's own
+    /// position (past control records of transactions, which are never returned) is where reading stands.</param>
+    private void UpdateLag(bool caughtUp)
     {
         var offsets = _consumer.GetWatermarkOffsets(_partition);
         if (offsets.High.Value >= 0)
@@ -167,7 +218,7 @@ internal sealed class KafkaPartitionConsumer : IDisposable
             Volatile.Write(ref _highWatermark, offsets.High.Value);
         }
 
-        if (Volatile.Read(ref _position) < 0)
+        if (Volatile.Read(ref _position) < 0 || caughtUp)
         {
             var position = _consumer.Position(_partition);
             if (position.Value >= 0)

@@ -8,7 +8,7 @@ namespace Sluice.Kafka;
 /// deserialises it and hands it to the source operators. Opened on the silo that owns the partition's queue.
 /// </summary>
 internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
-    : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, IDisposable
+    : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, ICheckpointListeningSourceReader, IDisposable
 {
     private KafkaPartitionConsumer? _consumer;
     private long _endOffset = -1;
@@ -18,9 +18,10 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
     /// <summary>
     /// Offset of the next record the pipeline will get: after a read, the one after the last record; before, the seek
     /// target or the start position resolved to a concrete offset. -1 while that is not known yet (the partition is not
-    /// opened, or Earliest/Latest not resolved): no barrier may be acknowledged then.
+    /// opened, or Earliest/Latest not resolved): no barrier may be acknowledged then. A slot whose Kafka partition does
+    /// not exist yet is at 0: that is where a partition added to the topic later starts.
     /// </summary>
-    public long Position => _nextOffset >= 0 ? _nextOffset : _consumer?.StartOffset ?? -1;
+    public long Position => _nextOffset >= 0 ? _nextOffset : _consumer?.StartOffset ?? (_seekTo < 0 && partition >= source.Discovery.Known ? 0 : -1);
 
     public void Seek(long position)
     {
@@ -35,12 +36,28 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
         }
     }
 
+    /// <summary>Commits the checkpointed offset to the consumer group so lag tools see it; never read back (the checkpoint is authoritative).</summary>
+    public void CheckpointCompleted(long checkpointId, long position) => _consumer?.Commit(position);
+
     public long DeadLetters { get; private set; }
 
-    public string? LastError { get; private set; }
+    /// <summary>The partition's high watermark as the consumer last saw it: the consumer lag is this minus <see cref="Position"/>.</summary>
+    public long EndPosition => _consumer?.HighWatermark ?? -1;
+
+    public string? LastError => _lastError ?? source.Discovery.Unread;
+
+    private string? _lastError;
 
     public SourceReadResult Read(int maxRecords, ISourceOutput<T> output, long nowMilliseconds)
     {
+        source.Discovery.RefreshIfDue();
+        if (_consumer is null && partition >= source.Discovery.Known)
+        {
+            // Not in the topic (yet): hold no watermark back; a bounded run has nothing to read here.
+            output.Idle();
+            return new SourceReadResult(0, source.Options.StopAtEndOffsets);
+        }
+
         var consumer = _consumer ??= Open();
         for (var n = 0; n < maxRecords && consumer.TryRead(out var result); n++)
         {
@@ -75,7 +92,10 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
         var options = source.Options;
         var config = KafkaClients.Consumer(options);
         var topicPartition = new TopicPartition(options.Topic, partition);
-        var start = _seekTo >= 0 ? new Offset(_seekTo) : options.StartPosition == KafkaStartPosition.Earliest ? Offset.Beginning : Offset.End;
+        // A partition added to the topic after the source was defined is read from its beginning, whatever the start position.
+        var start = _seekTo >= 0 ? new Offset(_seekTo)
+            : options.StartPosition == KafkaStartPosition.Earliest || partition >= source.Discovery.InitialPartitions ? Offset.Beginning
+            : Offset.End;
         if (options.StopAtEndOffsets)
         {
             using var probe = new ConsumerBuilder<byte[], byte[]>(config).Build();
@@ -94,7 +114,7 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, Exception error)
     {
         DeadLetters++;
-        LastError = $"offset {result.Offset.Value}: {error.GetType().Name}: {error.Message}";
+        _lastError = $"offset {result.Offset.Value}: {error.GetType().Name}: {error.Message}";
         deadLetters.Value.Send(result, error);
     }
 }

@@ -90,6 +90,7 @@ internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartit
             Topic = partition.Topic,
             GroupId = options.GroupId,
             StartPosition = options.StartPosition,
+            IsolationLevel = options.IsolationLevel,
         });
         foreach (var (key, value) in options.ClientConfig)
         {

@@ -17,15 +17,24 @@ public sealed class KafkaSource<T> : SourceDefinition<T>
     private readonly Lazy<KafkaDeadLetters> _deadLetters;
 
     public KafkaSource(string name, KafkaSourceOptions options, IDeserializer<T> format)
-        : base(name, PartitionCount(options))
+        : this(name, options, format, PartitionCount(options))
+    {
+    }
+
+    private KafkaSource(string name, KafkaSourceOptions options, IDeserializer<T> format, int partitions)
+        : base(name, Math.Max(partitions, options.MaxPartitions ?? partitions))
     {
         ArgumentNullException.ThrowIfNull(format);
         Options = options;
         _format = format;
         _deadLetters = new(() => new KafkaDeadLetters(options, LoggerFactory.CreateLogger("Sluice.Kafka.DeadLetters")));
+        Discovery = new KafkaPartitionDiscovery(options, partitions, Partitions, () => LoggerFactory.CreateLogger($"Sluice.Kafka.{options.Topic}"));
     }
 
     public KafkaSourceOptions Options { get; }
+
+    /// <summary>The topic's partition count as it grows.</summary>
+    internal KafkaPartitionDiscovery Discovery { get; }
 
     /// <summary>Where consumer threads log; set by the silo so client trouble shows up with the rest.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
@@ -34,6 +43,12 @@ public sealed class KafkaSource<T> : SourceDefinition<T>
 
     private static int PartitionCount(KafkaSourceOptions options)
     {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new KafkaConfigurationException($"Kafka source for topic '{options.Topic}' is not configured correctly: {string.Join(" ", errors)}");
+        }
+
         using var admin = new AdminClientBuilder(KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, "source", options.Topic)).Build();
         Metadata metadata;
         try

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Sluice.Sinks;
 
 namespace Sluice.Kafka;
@@ -17,8 +18,20 @@ public sealed class KafkaSourceOptions
 
     public string Topic { get; set; } = string.Empty;
 
-    /// <summary>Consumer group id, used for lag monitoring; the pipeline's offsets live in its checkpoints.</summary>
+    /// <summary>
+    /// Consumer group id, for monitoring only: after each completed checkpoint the partitions' checkpointed offsets are
+    /// committed to this group, so standard lag tools (kafka-consumer-groups, Burrow, exporters) see the pipeline's
+    /// progress. The pipeline never reads them back: its offsets live in its checkpoints. Use one group per pipeline.
+    /// </summary>
     public string GroupId { get; set; } = "sluice";
+
+    /// <summary>
+    /// Which records the consumers see. <see cref="IsolationLevel.ReadCommitted"/> (default) hides records of open and
+    /// aborted transactions, which a topic written by an exactly-once pipeline (or any transactional producer) needs;
+    /// it reads non-transactional topics unchanged. <see cref="IsolationLevel.ReadUncommitted"/> also sees records of
+    /// transactions that were never committed (lower latency, no exactly-once downstream).
+    /// </summary>
+    public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 
     public KafkaStartPosition StartPosition { get; set; } = KafkaStartPosition.Earliest;
 
@@ -33,8 +46,68 @@ public sealed class KafkaSourceOptions
 
     public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Partitions the source can read, including ones added to the topic later (Flink: partition discovery). The source
+    /// is planned with max(this, the topic's partition count when the pipeline is defined) partitions; one whose Kafka
+    /// partition does not exist yet stays idle, checkpointed at offset 0, and is read from the beginning once the topic
+    /// grows. Null (default): exactly the partitions the topic has at definition; partitions added later are reported
+    /// (logs, status error) but not read. Each slot is a channel to every key group, so keep the headroom modest.
+    /// Changing it changes the plan: take a savepoint first.
+    /// </summary>
+    public int? MaxPartitions { get; set; }
+
+    /// <summary>How often the topic's partition count is refreshed (one metadata request per source and silo).</summary>
+    public TimeSpan PartitionDiscoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Extra librdkafka settings passed through as they are (security.protocol, sasl.*, ssl.*, ...).</summary>
     public IDictionary<string, string> ClientConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Problems with the settings, each naming the setting; empty when they can work.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MaxPartitions is < 1)
+        {
+            errors.Add($"{nameof(MaxPartitions)} ({MaxPartitions}) must be at least 1, or null for the topic's partition count.");
+        }
+
+        if (PartitionDiscoveryInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(PartitionDiscoveryInterval)} ({PartitionDiscoveryInterval}) must be positive.");
+        }
+
+        if (!Enum.IsDefined(IsolationLevel))
+        {
+            errors.Add($"{nameof(IsolationLevel)} ({(int)IsolationLevel}) must be {nameof(IsolationLevel.ReadCommitted)} or {nameof(IsolationLevel.ReadUncommitted)}.");
+        }
+
+        if (ClientConfig.ContainsKey("isolation.level"))
+        {
+            errors.Add($"ClientConfig must not set isolation.level: use the {nameof(IsolationLevel)} setting.");
+        }
+
+        if (ClientConfig.ContainsKey("enable.auto.commit") || ClientConfig.ContainsKey("group.id"))
+        {
+            errors.Add($"ClientConfig must not set group.id or enable.auto.commit: use {nameof(GroupId)}; offsets are committed after each completed checkpoint.");
+        }
+
+        if (string.IsNullOrWhiteSpace(GroupId))
+        {
+            errors.Add($"{nameof(GroupId)} is empty (it names the consumer group that lag tools read).");
+        }
+
+        if (BufferedMessages <= 0)
+        {
+            errors.Add($"{nameof(BufferedMessages)} ({BufferedMessages}) must be positive.");
+        }
+
+        if (MetadataTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{nameof(MetadataTimeout)} ({MetadataTimeout}) must be positive.");
+        }
+
+        return errors;
+    }
 }
 
 /// <summary>Settings of a Kafka sink.</summary>

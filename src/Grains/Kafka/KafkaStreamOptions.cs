@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+
 namespace Sluice.Kafka;
 
 /// <summary>Settings of the Kafka persistent stream provider (one queue per topic partition).</summary>
@@ -11,6 +13,9 @@ public sealed class KafkaStreamOptions
     public string GroupId { get; set; } = "orleans-streams";
 
     public KafkaStartPosition StartPosition { get; set; } = KafkaStartPosition.Earliest;
+
+    /// <summary>Read committed (default) hides records of open and aborted transactions; see <see cref="KafkaSourceOptions.IsolationLevel"/>.</summary>
+    public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 
     /// <summary>Messages buffered per partition between the consumer thread and the pulling agent.</summary>
     public int BufferedMessages { get; set; } = 10_000;

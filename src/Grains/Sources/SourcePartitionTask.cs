@@ -38,6 +38,12 @@ internal interface ISourcePartitionTask : IDisposable
     /// <summary>Continues reading at a checkpointed position.</summary>
     void Seek(long position);
 
+    /// <summary>
+    /// Checkpoint <paramref name="checkpointId"/> (and every one before it) completed: a reader that listens hears of the
+    /// position this partition recorded for the newest of its barriers up to it. Cheap when there is nothing to tell.
+    /// </summary>
+    void CheckpointCompleted(long checkpointId);
+
     /// <summary>The watermark this partition has reached (sent with its barriers).</summary>
     long Watermark { get; }
 
@@ -99,6 +105,10 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     // watermark back for a whole idle timeout.
     private bool _markedIdle;
     private readonly Queue<HandedOverMessage> _replay = new();
+    // Barriers injected in this attempt whose checkpoint has not completed yet, oldest first, with the position each
+    // recorded; only kept for readers that listen for completed checkpoints.
+    private readonly Queue<(long Checkpoint, long Position)> _pendingBarriers = new();
+    private const int MaxPendingBarriers = 64;
 
     public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
     {
@@ -141,6 +151,16 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         _pull.Output = output;
         _pull.Origin = this;
         _pull.ReadStartPosition = position;
+        if (position >= 0 && _reader is ICheckpointListeningSourceReader)
+        {
+            if (_pendingBarriers.Count == MaxPendingBarriers)
+            {
+                _pendingBarriers.Dequeue(); // checkpoints keep failing: the oldest would only be superseded anyway
+            }
+
+            _pendingBarriers.Enqueue((checkpointId, position));
+        }
+
         foreach (var emitter in _context.Emitters)
         {
             // After the input ended, barriers still flow: tasks downstream take part in every checkpoint, and a
@@ -150,6 +170,22 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         }
 
         return position;
+    }
+
+    public void CheckpointCompleted(long checkpointId)
+    {
+        if (_pendingBarriers.Count == 0 || _pendingBarriers.Peek().Checkpoint > checkpointId)
+        {
+            return;
+        }
+
+        var (completed, position) = _pendingBarriers.Dequeue();
+        while (_pendingBarriers.Count > 0 && _pendingBarriers.Peek().Checkpoint <= checkpointId)
+        {
+            (completed, position) = _pendingBarriers.Dequeue();
+        }
+
+        ((ICheckpointListeningSourceReader)_reader).CheckpointCompleted(completed, position);
     }
 
     public long DeliveredPosition { get; private set; } = -1;
@@ -310,6 +346,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
             _context.Counters.InvalidRecords, status?.LastError ?? _context.Errors.LastError, status?.DeadLetters ?? 0)
         {
             Failure = Failure,
+            Position = (_reader as ISeekableSourceReader)?.Position ?? -1,
+            EndPosition = status?.EndPosition ?? -1,
         };
     }
 

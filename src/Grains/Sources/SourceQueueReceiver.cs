@@ -99,6 +99,11 @@ internal sealed partial class SourceQueueReceiver(
                     // Not awaited: the pull must not wait for the coordinator. A lost ack only makes this checkpoint time out.
                     _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark, task.Idle); // lossless: the checkpoint times out and the next one is taken
                 }
+
+                if (directive.Attempt == task.Attempt)
+                {
+                    task.CheckpointCompleted(directive.LastCompleted);
+                }
             }
 
             var before = task.RecordsRead;

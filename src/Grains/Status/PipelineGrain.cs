@@ -157,7 +157,11 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             Stages = stages,
             Sources = _sources.Values
                 .OrderBy(s => s.Source).ThenBy(s => s.Partition)
-                .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended, s.DeadLetters))
+                .Select(s => new SourcePartitionStatus(plan.Sources[s.Source].Name, s.Partition, s.RecordsRead, s.Watermark, s.Idle, s.Backlog, s.Ended, s.DeadLetters)
+                {
+                    Position = s.Position,
+                    EndPosition = s.EndPosition,
+                })
                 .ToList(),
         };
     }

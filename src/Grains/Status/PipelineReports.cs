@@ -52,4 +52,10 @@ internal sealed record SourceReport(
 {
     /// <summary>Why the partition stopped (a user function failed under <see cref="ErrorPolicy.Fail"/> without checkpoints), or null.</summary>
     [Id(10)] public string? Failure { get; init; }
+
+    /// <summary>Position of the next record (Kafka: offset), or -1.</summary>
+    [Id(11)] public long Position { get; init; } = -1;
+
+    /// <summary>One past the partition's last record (Kafka: high watermark), or -1.</summary>
+    [Id(12)] public long EndPosition { get; init; } = -1;
 }

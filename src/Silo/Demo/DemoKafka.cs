@@ -1,4 +1,5 @@
 using Sluice.Kafka.Embedded;
+using Sluice.Sinks;
 
 namespace Sluice.Silo.Demo;
 
@@ -13,6 +14,16 @@ internal sealed class DemoKafkaOptions
     public string OutputTopic { get; set; } = "top-users";
 
     public string DeadLetterTopic { get; set; } = "clicks-dead-letters";
+
+    /// <summary>
+    /// How the top users reach <see cref="OutputTopic"/>: AtLeastOnce (default; visible at once) or ExactlyOnce (one Kafka
+    /// transaction per checkpoint: visible to read_committed readers after the checkpoint interval plus the commit;
+    /// needs Sluice:Demo:CheckpointInterval). Setting <c>Kafka:OutputGuarantee</c> (env <c>Kafka__OutputGuarantee</c>).
+    /// </summary>
+    public DeliveryGuarantee OutputGuarantee { get; set; } = DeliveryGuarantee.AtLeastOnce;
+
+    /// <summary>Exactly once: start of the sink's transactional ids; empty: <c>sluice-{pipeline id}</c>.</summary>
+    public string? TransactionalIdPrefix { get; set; }
 
     public string Format { get; set; } = "json";
 

@@ -19,7 +19,13 @@ internal static class KafkaClickPipeline
         var source = new KafkaSource<ClickEvent>("clicks", sourceOptions, KafkaFormats.Json(DemoJson.Default.ClickEvent)) { LoggerFactory = loggers };
         var output = new KafkaSink<TopUsers>(
             "top-users",
-            new KafkaSinkOptions { BootstrapServers = kafka.BootstrapServers, Topic = options.OutputTopic },
+            new KafkaSinkOptions
+            {
+                BootstrapServers = kafka.BootstrapServers,
+                Topic = options.OutputTopic,
+                Guarantee = options.OutputGuarantee,
+                TransactionalIdPrefix = string.IsNullOrWhiteSpace(options.TransactionalIdPrefix) ? $"sluice-{demo.PipelineId}" : options.TransactionalIdPrefix,
+            },
             KafkaFormats.Json(DemoJson.Default.TopUsers),
             top => top.WindowEnd.ToString(System.Globalization.CultureInfo.InvariantCulture)) { LoggerFactory = loggers };
         // An embedded Kafka starts empty each run, so offsets and state of an earlier run mean nothing.

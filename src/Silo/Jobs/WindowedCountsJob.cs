@@ -10,7 +10,8 @@ namespace Sluice.Silo.Jobs;
 
 /// <summary>
 /// The windowed-counts job: JSON events from a Kafka topic -> event-time watermarks -> KeyBy(key) -> tumbling-window
-/// count -> exactly-once JSON Lines files. Small on purpose: its output is easy to check against a brute-force count
+/// count -> exactly-once JSON Lines files, or a Kafka topic (exactly once by default: <c>Jobs:WindowedCounts:OutputTopic</c>,
+/// <c>OutputGuarantee</c>). Small on purpose: its output is easy to check against a brute-force count
 /// of what was produced, which is what the multi-process chaos test does while silos are killed.
 /// </summary>
 internal static class WindowedCountsJob
@@ -52,12 +53,30 @@ internal static class WindowedCountsJob
             watermarks = watermarks.WithIdleness(idle);
         }
 
-        pipeline.From(source)
+        var counts = pipeline.From(source)
             .WithTimestamps(e => e.Timestamp, watermarks)
             .KeyBy(e => e.Key)
             .Window(Tumbling.Of(options.Window))
-            .Aggregate(Aggregates.Count<CountedEvent>(), (key, window, count) => new WindowCount(key, window.Start, window.End, count), "count-per-key")
-            .ToFiles(
+            .Aggregate(Aggregates.Count<CountedEvent>(), (key, window, count) => new WindowCount(key, window.Start, window.End, count), "count-per-key");
+        if (options.WritesToKafka)
+        {
+            var sink = new KafkaSink<WindowCount>(
+                $"kafka:{options.OutputTopic}",
+                new KafkaSinkOptions
+                {
+                    BootstrapServers = bootstrapServers,
+                    Topic = options.OutputTopic!,
+                    Guarantee = options.OutputGuarantee,
+                    TransactionalIdPrefix = options.ResolvedTransactionalIdPrefix,
+                },
+                KafkaFormats.Json(WindowedCountsJson.Default.WindowCount),
+                count => count.Key,
+                options.SinkParallelism) { LoggerFactory = loggers };
+            counts.SinkTo(sink);
+            return pipeline;
+        }
+
+        counts.ToFiles(
                 "files",
                 FileFormats.JsonLines(WindowedCountsJson.Default.WindowCount),
                 new FileSinkOptions

@@ -1,3 +1,5 @@
+using Sluice.Sinks;
+
 namespace Sluice.Silo.Jobs;
 
 /// <summary>
@@ -16,6 +18,21 @@ internal sealed class WindowedCountsOptions
 
     /// <summary>Consumer group for lag monitoring; empty: <c>sluice-{PipelineId}</c>.</summary>
     public string? GroupId { get; set; }
+
+    /// <summary>
+    /// Kafka topic the counts go to (JSON, keyed by key) instead of files; empty: files under <see cref="Output"/>.
+    /// The topic must exist.
+    /// </summary>
+    public string? OutputTopic { get; set; }
+
+    /// <summary>
+    /// With <see cref="OutputTopic"/>: ExactlyOnce (default; counts visible to read_committed readers when the checkpoint
+    /// that covers them completes) or AtLeastOnce (visible at once; duplicates after a restart).
+    /// </summary>
+    public DeliveryGuarantee OutputGuarantee { get; set; } = DeliveryGuarantee.ExactlyOnce;
+
+    /// <summary>Exactly once to Kafka: start of the sink's transactional ids; empty: <c>sluice-{PipelineId}</c>. Unique per pipeline on the cluster.</summary>
+    public string? TransactionalIdPrefix { get; set; }
 
     /// <summary>Folder the exactly-once file sink commits JSON Lines part files to.</summary>
     public string Output { get; set; } = "./data/windowed-counts";
@@ -49,6 +66,10 @@ internal sealed class WindowedCountsOptions
 
     public string ResolvedGroupId => string.IsNullOrWhiteSpace(GroupId) ? $"sluice-{PipelineId}" : GroupId;
 
+    public string ResolvedTransactionalIdPrefix => string.IsNullOrWhiteSpace(TransactionalIdPrefix) ? $"sluice-{PipelineId}" : TransactionalIdPrefix;
+
+    public bool WritesToKafka => !string.IsNullOrWhiteSpace(OutputTopic);
+
     /// <summary>Problems with the settings, each naming its configuration path; empty when usable.</summary>
     public IReadOnlyList<string> Validate(string? bootstrapServers)
     {
@@ -63,6 +84,16 @@ internal sealed class WindowedCountsOptions
         Require(errors, InputTopic, nameof(InputTopic));
         Require(errors, Output, nameof(Output));
         Require(errors, OutputPrefix, nameof(OutputPrefix));
+        if (WritesToKafka && OutputGuarantee is not (DeliveryGuarantee.ExactlyOnce or DeliveryGuarantee.AtLeastOnce))
+        {
+            errors.Add($"{SectionName}:OutputGuarantee must be ExactlyOnce or AtLeastOnce for a Kafka output (is {OutputGuarantee}).");
+        }
+
+        if (WritesToKafka && OutputTopic == InputTopic)
+        {
+            errors.Add($"{SectionName}:OutputTopic must differ from InputTopic '{InputTopic}'.");
+        }
+
         if (SinkParallelism < 1)
         {
             errors.Add($"{SectionName}:SinkParallelism must be at least 1 (is {SinkParallelism}).");

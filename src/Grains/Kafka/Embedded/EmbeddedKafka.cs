@@ -129,6 +129,24 @@ internal sealed unsafe class EmbeddedKafka : IDisposable
     }
 
     /// <summary>
+    /// Deletes a topic with its records. With <see cref="CreateTopic"/> it stands in for adding partitions to a topic
+    /// (the mock implements neither CreatePartitions nor growing a topic in place).
+    /// </summary>
+    public void DeleteTopic(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var topic = LibrdkafkaApi.Utf8z(name);
+        lock (_gate)
+        {
+            var cluster = Cluster();
+            fixed (byte* t = topic)
+            {
+                Check(_api.MockTopicDelete(cluster, t), $"rd_kafka_mock_topic_delete(topic: '{name}')");
+            }
+        }
+    }
+
+    /// <summary>
     /// Disconnects the broker (or <see cref="AllBrokers"/>) and refuses new connections. Does not move partition
     /// leadership: clients wait for it to come back unless <see cref="SetPartitionLeader"/> moves its partitions.
     /// </summary>

@@ -279,6 +279,7 @@ internal sealed unsafe class LibrdkafkaApi
         MockPushRequestErrorsArray = (delegate* unmanaged[Cdecl]<nint, short, nuint, int*, void>)Export("rd_kafka_mock_push_request_errors_array");
         MockGroupInitialRebalanceDelayMs = (delegate* unmanaged[Cdecl]<nint, int, void>)Export("rd_kafka_mock_group_initial_rebalance_delay_ms");
         MockCoordinatorSet = (delegate* unmanaged[Cdecl]<nint, byte*, byte*, int, int>)Export("rd_kafka_mock_coordinator_set");
+        MockTopicDelete = (delegate* unmanaged[Cdecl]<nint, byte*, int>)Export("rd_kafka_mock_topic_delete");
     }
 
     /// <summary>Full path of the file that loaded.</summary>
@@ -303,6 +304,7 @@ internal sealed unsafe class LibrdkafkaApi
     public delegate* unmanaged[Cdecl]<nint, short, nuint, int*, void> MockPushRequestErrorsArray { get; }
     public delegate* unmanaged[Cdecl]<nint, int, void> MockGroupInitialRebalanceDelayMs { get; }
     public delegate* unmanaged[Cdecl]<nint, byte*, byte*, int, int> MockCoordinatorSet { get; }
+    public delegate* unmanaged[Cdecl]<nint, byte*, int> MockTopicDelete { get; }
 
     /// <summary>librdkafka's version string, e.g. "2.16.0".</summary>
     public string Version => Marshal.PtrToStringUTF8((nint)VersionStr()) ?? "?";
