@@ -64,6 +64,7 @@ public static class SluiceApi
             registry.TryGet(id, out _)
                 ? Results.Ok(PipelineView.From(await grains.GetGrain<IPipelineGrain>(id).GetStatusAsync()))
                 : NotRegistered(id)));
+        app.MapStateQueries();
         return app;
     }
 

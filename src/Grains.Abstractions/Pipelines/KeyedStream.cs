@@ -1,6 +1,8 @@
 using Sluice.Joins;
 using Sluice.Pipelines;
 using Sluice.ProcessFunctions;
+using Sluice.Queries;
+using Sluice.State;
 using Sluice.Windows;
 
 namespace Sluice;
@@ -40,6 +42,24 @@ public sealed class KeyedStream<T, TKey>
         }
 
         return new BroadcastConnectedStream<T, TKey, TBroadcast>(Node, broadcast.Node);
+    }
+
+    /// <summary>
+    /// Keeps the latest record of each key where clients can read it while the pipeline runs (Flink's
+    /// <c>asQueryableState</c>): <c>ISluiceClient.QueryAsync&lt;TKey, T&gt;(pipeline, queryableStateName, key)</c>, or
+    /// <c>GET /api/pipelines/{id}/state/{queryableStateName}/{key}</c>. Ends the stream like a sink: it runs as a keyed stage
+    /// (one key group per grain, as windows do) whose value state is in every checkpoint. Window results per key become
+    /// queryable this way: <c>windowed.Aggregate(...).KeyBy(r =&gt; r.User).AsQueryableState("clicks-1m")</c>.
+    /// </summary>
+    /// <param name="queryableStateName">1-64 letters, digits, '-', '_' or '.'; unique within the pipeline.</param>
+    /// <param name="ttl">Optional expiry of a key's latest record (e.g. event time: keys not seen for a day are dropped).</param>
+    public QueryableStateStream<TKey, T> AsQueryableState(string queryableStateName, StateTtlConfig? ttl = null)
+    {
+        QueryableNames.Validate(queryableStateName, nameof(queryableStateName));
+        var descriptor = new ValueStateDescriptor<T>(queryableStateName) { Ttl = ttl, QueryableName = queryableStateName };
+        var node = new ProcessNode<T, TKey, T>(Node.Pipeline, Node, $"queryable:{queryableStateName}", () => new LatestValueFunction<TKey, T>(descriptor));
+        Node.Pipeline.AddSink(node);
+        return new QueryableStateStream<TKey, T>(queryableStateName);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Sluice.Functions;
+using Sluice.Queries;
 
 namespace Sluice.State;
 
@@ -19,6 +20,26 @@ public abstract class StateDescriptor
 
     /// <summary>When set, values expire this long after they were written (or read); null: they never expire.</summary>
     public StateTtlConfig? Ttl { get; init; }
+
+    /// <summary>
+    /// When set, clients can read this state by key while the pipeline runs, under this name (Flink's
+    /// <c>setQueryable</c>): <c>ISluiceClient.QueryAsync</c>, or <c>GET /api/pipelines/{id}/state/{name}/{key}</c>. Names are
+    /// unique within a pipeline; 1-64 letters, digits, '-', '_' or '.'. Queries read without changing anything (they never
+    /// renew a time-to-live).
+    /// </summary>
+    public string? QueryableName
+    {
+        get;
+        init
+        {
+            if (value is not null)
+            {
+                QueryableNames.Validate(value, nameof(QueryableName));
+            }
+
+            field = value;
+        }
+    }
 
     public override string ToString() => $"{GetType().Name}('{Name}')";
 }

@@ -64,6 +64,8 @@ internal sealed partial class CheckpointCoordinatorGrain(
         return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
     }
 
+    public Task<long> GetLastCompletedCheckpointAsync() => Task.FromResult(_completed.Count == 0 ? 0 : _completed.Max());
+
     public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark, bool idle)
     {
         if (_pending is { } p && p.Id == checkpointId && attempt == _attempt)

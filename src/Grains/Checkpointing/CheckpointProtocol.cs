@@ -51,6 +51,10 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
 
     /// <summary>A task aligned its inputs, snapshotted and uploaded its state.</summary>
     Task AckTaskAsync(TaskCheckpointAck ack);
+
+    /// <summary>The newest completed checkpoint's id (0: none), for live state query answers; never waits behind a commit.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<long> GetLastCompletedCheckpointAsync();
 }
 
 /// <summary>A task (stage, task index) or a source partition (source index, partition), as the coordinator tracks them.</summary>

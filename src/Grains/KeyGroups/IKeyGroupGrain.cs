@@ -22,4 +22,12 @@ internal interface IKeyGroupGrain : IGrainWithStringKey
     /// nothing happens when it is there already or the target is not an active silo.
     /// </summary>
     Task MigrateAsync(SiloAddress target);
+
+    /// <summary>
+    /// Live state query: the values of <paramref name="keys"/> (all of this key group) in queryable state
+    /// <paramref name="stateName"/>, and the task's watermark. Read-only; interleaves with processing, which is only ever
+    /// suspended between batches, so it never waits behind a blocked turn (backpressure, alignment, uploads).
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<QueryableState.KeyGroupQueryAnswer> QueryStateAsync(string stateName, object[] keys);
 }

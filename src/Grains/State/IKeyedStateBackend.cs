@@ -58,6 +58,15 @@ internal interface IKeyedStateBackend<TKey>
     void ApplyToAllKeys<TNamespace>(string stateName, TNamespace ns, IKeyedStateFunction<TKey> function)
         where TNamespace : notnull;
 
+    /// <summary>The names under which states created so far can be queried (<see cref="StateDescriptor.QueryableName"/>).</summary>
+    IReadOnlyCollection<string> QueryableNames { get; }
+
+    /// <summary>
+    /// A live state query of queryable state <paramref name="queryableName"/> (which must be in <see cref="QueryableNames"/>)
+    /// for <paramref name="key"/>: reads without changing anything (the current key stays, nothing expires or is renewed).
+    /// </summary>
+    bool TryQuery(string queryableName, TKey key, out object? value);
+
     /// <summary>A copy of every state (expired values left out), taken synchronously; later changes do not affect it.</summary>
     KeyedStateSnapshot Snapshot();
 

@@ -5,6 +5,7 @@ using Sluice.KeyGroups;
 using Sluice.Operators;
 using Sluice.Pipelines;
 using Sluice.ProcessFunctions;
+using Sluice.QueryableState;
 using Sluice.State;
 using Sluice.State.Serialization;
 using Sluice.Time;
@@ -193,7 +194,10 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var serializers = new OrleansStateSerializers(context.Services);
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
         var op = new WindowOperator<TIn, TKey, TAcc, TResult, TOut>(node, output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
-        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors)
+        {
+            Queries = new QueryableStates<TKey>(backend),
+        };
     }
 
     public override IStageTask VisitProcess<TIn, TKey, TOut>(ProcessNode<TIn, TKey, TOut> node)
@@ -202,7 +206,10 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var serializers = new OrleansStateSerializers(context.Services);
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
         var op = new KeyedProcessOperator<TIn, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
-        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors)
+        {
+            Queries = new QueryableStates<TKey>(backend),
+        };
     }
 
     public override IStageTask VisitCoProcess<TIn1, TIn2, TKey, TOut>(CoProcessNode<TIn1, TIn2, TKey, TOut> node)
@@ -212,7 +219,10 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var backend = KeyedStateBackends.Create<TKey>(context.Plan.Options.StateBackend, context.TaskIndex, serializers, new StateTime(context.Clock));
         var op = new KeyedCoProcessOperator<TIn1, TIn2, TKey, TOut>(node.Name, node.CreateFunction(), output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
         var second = new KeyedSecondInput<TIn2, TKey>(node.KeyBy2.Selector, op, context.Counters, context.Errors);
-        return new KeyedStageTask<TIn1, TKey>(node.KeyBy1.Selector, op, context.Outputs, context.Counters, context.Errors, second);
+        return new KeyedStageTask<TIn1, TKey>(node.KeyBy1.Selector, op, context.Outputs, context.Counters, context.Errors, second)
+        {
+            Queries = new QueryableStates<TKey>(backend),
+        };
     }
 
     public override IStageTask VisitBroadcastProcess<TIn, TKey, TBroadcast, TOut>(BroadcastProcessNode<TIn, TKey, TBroadcast, TOut> node)
@@ -223,7 +233,10 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
         var op = new KeyedBroadcastProcessOperator<TIn, TKey, TBroadcast, TOut>(
             node.Name, node.CreateFunction(), node.Broadcast.Descriptors, output, backend, serializers, context.Counters, context.Errors, _chain.SideOutputsOf(node));
         var second = new BroadcastSecondInput<TBroadcast>(op, context.Counters, context.Errors);
-        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors, second);
+        return new KeyedStageTask<TIn, TKey>(node.KeyBy.Selector, op, context.Outputs, context.Counters, context.Errors, second)
+        {
+            Queries = new QueryableStates<TKey>(backend),
+        };
     }
 
     public override IStageTask VisitSink<T>(SinkNode<T> node)

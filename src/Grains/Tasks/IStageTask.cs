@@ -32,6 +32,9 @@ internal interface IStageTask
 
     void OnEndOfInput();
 
+    /// <summary>The task's queryable keyed state (live state queries); null for tasks without keyed state (sinks).</summary>
+    QueryableState.IQueryableStates? Queries => null;
+
     /// <summary>
     /// Barrier(<paramref name="checkpointId"/>) passed: copies the task's state synchronously (processing continues
     /// when this returns) and completes with the framed, checksummed snapshot, or null when the task has none.

@@ -19,6 +19,8 @@ internal sealed class KeyedStageTask<TIn, TKey>(
 {
     public OperatorCounters Counters => counters;
 
+    public QueryableState.IQueryableStates? Queries { get; init; }
+
     public long? NextProcessingTime => keyedOperator.NextProcessingTime;
 
     public int StateEntries => keyedOperator.StateEntries;

@@ -33,9 +33,19 @@ public sealed class SluiceCluster : IAsyncDisposable
     public static Task<SluiceCluster> StartAsync(int silos) => StartAsync(silos, configureSilo: null);
 
     /// <summary>Starts a cluster whose silos also get <paramref name="configureSilo"/> (e.g. grain call filters).</summary>
-    public static async Task<SluiceCluster> StartAsync(int silos, Action<ISiloBuilder>? configureSilo)
+    public static Task<SluiceCluster> StartAsync(int silos, Action<ISiloBuilder>? configureSilo) =>
+        StartAsync(silos, configureSilo, ConnectionTransportType.InMemory);
+
+    /// <summary>
+    /// Starts a cluster whose gateways listen on real TCP ports (<c>Primary.GatewayAddress</c>), so a separate Orleans
+    /// client (an app's own <c>AddSluiceClient</c>) can connect as it would to a deployed silo.
+    /// </summary>
+    public static Task<SluiceCluster> StartWithTcpGatewaysAsync(int silos) => StartAsync(silos, null, ConnectionTransportType.TcpSocket);
+
+    private static async Task<SluiceCluster> StartAsync(int silos, Action<ISiloBuilder>? configureSilo, ConnectionTransportType transport)
     {
         var builder = new TestClusterBuilder((short)silos);
+        builder.Options.ConnectionTransport = transport;
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         string? key = null;
         if (configureSilo is not null)

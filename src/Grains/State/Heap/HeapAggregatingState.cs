@@ -42,6 +42,12 @@ internal sealed class HeapAggregatingState<TKey, TNamespace, TIn, TAcc, TOut>(
         return false;
     }
 
+    protected override bool TryView(TAcc stored, long now, out object? value)
+    {
+        value = _aggregate.GetResult(stored);
+        return true;
+    }
+
     public bool TryGetAccumulator(out TAcc accumulator)
     {
         ref var entry = ref Lookup();

@@ -20,6 +20,9 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
     private readonly Dictionary<string, (string Schema, byte[] Table)> _unclaimed = new(StringComparer.Ordinal);
     private readonly IStateSerializerProvider _serializers;
 
+    // States clients can read by key, by their queryable name.
+    private readonly Dictionary<string, IHeapState<TKey>> _queryable = new(StringComparer.Ordinal);
+
     public HeapKeyedStateBackend(int keyGroup, IStateSerializerProvider serializers, StateTime time)
     {
         KeyGroup = keyGroup;
@@ -106,6 +109,18 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
         }
     }
 
+    public IReadOnlyCollection<string> QueryableNames => _queryable.Keys;
+
+    public bool TryQuery(string queryableName, TKey key, out object? value)
+    {
+        if (!_queryable.TryGetValue(queryableName, out var state))
+        {
+            throw new InvalidOperationException($"No state of this key group is queryable as '{queryableName}'.");
+        }
+
+        return state.TryQuery(key, out value);
+    }
+
     public KeyedStateSnapshot Snapshot()
     {
         var names = new List<string>(_states.Count + _unclaimed.Count);
@@ -180,6 +195,12 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
                 $"Keyed state '{descriptor.Name}' already exists as {existing.Schema}; {descriptor} asks for another kind or type.");
         }
 
+        if (descriptor.QueryableName is { } queryable && _queryable.TryGetValue(queryable, out var other))
+        {
+            throw new InvalidOperationException(
+                $"Keyed states '{other.Name}' and '{descriptor.Name}' are both queryable as '{queryable}'; queryable names must be unique.");
+        }
+
         var state = create();
         if (_unclaimed.Remove(descriptor.Name, out var restored))
         {
@@ -188,6 +209,11 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
         }
 
         _states.Add(descriptor.Name, state);
+        if (descriptor.QueryableName is { } name)
+        {
+            _queryable.Add(name, state);
+        }
+
         return state;
     }
 

@@ -81,6 +81,21 @@ internal sealed class HeapListState<TKey, TNamespace, T>(ListStateDescriptor<T> 
             return a;
         }, this);
 
+    protected override bool TryView(List<TtlValue<T>> stored, long now, out object? value)
+    {
+        var copy = new List<T>(stored.Count);
+        foreach (var element in stored)
+        {
+            if (!HasTtl || element.Expiry > now)
+            {
+                copy.Add(element.Value);
+            }
+        }
+
+        value = copy;
+        return copy.Count > 0;
+    }
+
     protected override bool RemoveExpiredElements(ref List<TtlValue<T>> value, long now)
     {
         var kept = 0;

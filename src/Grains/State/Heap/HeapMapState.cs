@@ -108,6 +108,21 @@ internal sealed class HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(
 
     public bool IsEmpty() => Entries().Count == 0;
 
+    protected override bool TryView(Dictionary<TUserKey, TtlValue<TUserValue>> stored, long now, out object? value)
+    {
+        var copy = new Dictionary<TUserKey, TUserValue>(stored.Count);
+        foreach (var (userKey, element) in stored)
+        {
+            if (!HasTtl || element.Expiry > now)
+            {
+                copy.Add(userKey, element.Value);
+            }
+        }
+
+        value = copy;
+        return copy.Count > 0;
+    }
+
     protected override bool RemoveExpiredElements(ref Dictionary<TUserKey, TtlValue<TUserValue>> value, long now)
     {
         foreach (var (userKey, element) in value)

@@ -23,6 +23,13 @@ internal interface IHeapState<TKey>
     void Clear();
 
     void CollectKeys<TNs>(TNs ns, List<TKey> keys);
+
+    /// <summary>
+    /// A live state query: <paramref name="key"/>'s value in the void namespace as clients see it (a copy for lists and
+    /// maps, the result for aggregating state), without changing anything: no current key or namespace is set, nothing
+    /// expired is removed and no time-to-live is renewed. False when the key has no live value.
+    /// </summary>
+    bool TryQuery(TKey key, out object? value);
 }
 
 /// <summary>The current key of a backend, shared by its state handles.</summary>
@@ -229,6 +236,36 @@ internal abstract class HeapState<TKey, TNamespace, TValue> : IHeapState<TKey>, 
             var expiry = !HasTtl ? long.MaxValue : columns.Expiries is { } expiries ? expiries[i] : restoredExpiry;
             Table.Add(columns.Keys[i], columns.Namespaces[i], columns.Values[i], expiry);
         }
+    }
+
+    public bool TryQuery(TKey key, out object? value)
+    {
+        value = null;
+        if (typeof(TNamespace) != typeof(VoidNamespace))
+        {
+            return false; // only plain keyed state is queryable; window contents live in window namespaces
+        }
+
+        ref var entry = ref Table.Find(key, (TNamespace)(object)VoidNamespace.Instance);
+        if (Unsafe.IsNullRef(ref entry))
+        {
+            return false;
+        }
+
+        var now = HasTtl ? Now() : long.MinValue;
+        if (HasTtl && entry.Expiry <= now)
+        {
+            return false;
+        }
+
+        return TryView(entry.Value, now, out value);
+    }
+
+    /// <summary>What a query returns for a stored value: the live part of it (elements not expired at <paramref name="now"/>), as a copy.</summary>
+    protected virtual bool TryView(TValue stored, long now, out object? value)
+    {
+        value = stored;
+        return true;
     }
 
     public void CollectKeys<TNs>(TNs ns, List<TKey> keys)
