@@ -22,6 +22,9 @@ public enum PipelineState
     Finished,
 
     Failed,
+
+    /// <summary>Canceled, or stopped with a savepoint, by an operator; it runs again when started.</summary>
+    Stopped,
 }
 
 /// <summary>A snapshot of a pipeline's progress, summed over all its tasks.</summary>
@@ -63,6 +66,12 @@ public sealed record PipelineStatus
 
     /// <summary>Attempts, restarts and failure of a checkpointed pipeline; null when it takes no checkpoints.</summary>
     [Id(13)] public RecoveryInfo? Recovery { get; init; }
+
+    /// <summary>Source records read per second, measured between the partitions' last two reports.</summary>
+    [Id(14)] public double RecordsInPerSecond { get; init; }
+
+    /// <summary>Records written by sinks per second, measured between their tasks' last two reports.</summary>
+    [Id(15)] public double RecordsOutPerSecond { get; init; }
 }
 
 /// <summary>Progress of one stage (a keyed stage or a sink).</summary>
@@ -76,7 +85,23 @@ public sealed record StageStatus(
     [property: Id(5)] long RecordsOut,
     [property: Id(6)] long Watermark,
     [property: Id(7)] long StateEntries,
-    [property: Id(8)] long DuplicatesDropped);
+    [property: Id(8)] long DuplicatesDropped)
+{
+    /// <summary>Records in per second over the stage's tasks, measured between their last two reports.</summary>
+    [Id(9)] public double RecordsInPerSecond { get; init; }
+
+    /// <summary>Records out per second over the stage's tasks, measured between their last two reports.</summary>
+    [Id(10)] public double RecordsOutPerSecond { get; init; }
+
+    /// <summary>
+    /// Milliseconds the stage's tasks spent waiting for room in full exchange buffers downstream (backpressure),
+    /// summed over its tasks since they started.
+    /// </summary>
+    [Id(11)] public long BackpressureMilliseconds { get; init; }
+
+    /// <summary>Share of the last report interval the stage's busiest task spent blocked on full buffers, 0..1.</summary>
+    [Id(12)] public double BackpressureRatio { get; init; }
+}
 
 /// <summary>Progress of one source partition.</summary>
 [GenerateSerializer, Immutable]

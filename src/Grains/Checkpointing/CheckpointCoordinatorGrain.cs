@@ -98,7 +98,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
     {
         var now = DateTimeOffset.UtcNow;
         WatchMembership();
-        if (_failed)
+        if (_failed || _stopped)
         {
             return;
         }
@@ -127,6 +127,11 @@ internal sealed partial class CheckpointCoordinatorGrain(
         if (savepoint is not null || now - _lastFinishedAt >= _plan.Options.CheckpointInterval!.Value)
         {
             _pending = new PendingCheckpoint(++_lastId, now, _plan.Sources.Sum(s => s.Partitions), _plan.Stages.Sum(s => s.Parallelism)) { Savepoint = savepoint };
+            if (savepoint is not null)
+            {
+                OnSavepointStarted(savepoint, _pending.Id);
+            }
+
             LogStarted(logger, _plan.Id, _pending.Id);
         }
     }
@@ -167,6 +172,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
         if (p.Savepoint is { } savepoint)
         {
             await WriteSavepointAsync(savepoint, metadata);
+            OnSavepointFinished(savepoint);
         }
 
         await RetainAsync();
@@ -182,6 +188,10 @@ internal sealed partial class CheckpointCoordinatorGrain(
         Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
         Diagnostics.SluiceInstruments.CheckpointsFailed.Add(1);
         LogFailed(logger, _plan.Id, p.Id, reason);
+        if (p.Savepoint is { } failedSavepoint)
+        {
+            OnSavepointFinished(failedSavepoint);
+        }
     }
 
     private void Record(CheckpointInfo info)

@@ -88,7 +88,14 @@ internal sealed record AttemptDirective(
     [property: Id(1)] long RestoreFrom,
     [property: Id(4)] string? RestoreMetadata,
     [property: Id(2)] long PendingCheckpoint,
-    [property: Id(3)] bool Failed);
+    [property: Id(3)] bool Failed)
+{
+    /// <summary>Canceled or stopped with a savepoint by an operator: sources read nothing until a new attempt starts.</summary>
+    [Id(5)] public bool Stopped { get; init; }
+
+    /// <summary>When not 0, a stop-with-savepoint waits for this checkpoint: sources read nothing after its barrier.</summary>
+    [Id(6)] public long StopAfterCheckpoint { get; init; }
+}
 
 /// <summary>The answer to a receiver opening a source partition: the attempt, and how to continue the partition.</summary>
 [GenerateSerializer, Immutable]

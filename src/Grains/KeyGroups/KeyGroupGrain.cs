@@ -42,6 +42,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
     private bool _finished;
     private long _publishedBatches;
     private long _publishedBareWatermarks;
+    private long _backpressureTicks; // Stopwatch ticks spent waiting for room in full exchange buffers
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -260,10 +261,14 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
 
     private async Task WaitAllAsync()
     {
+        // Backpressure: the time this task cannot take its next input because a channel downstream is full.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var sender in _senders)
         {
             await sender.WaitForCapacityAsync();
         }
+
+        _backpressureTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 
     private async Task OnTickAsync(CancellationToken cancellationToken)
@@ -313,6 +318,7 @@ internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<K
             _errors.LastError, _task.StateEntries, _gate.DuplicatesDropped, _finished && _senders.TrueForAll(s => s.IsDrained))
         {
             Failure = _userFailure,
+            BackpressureMilliseconds = _backpressureTicks * 1000 / System.Diagnostics.Stopwatch.Frequency,
         };
         if (!force && report == _lastReport)
         {

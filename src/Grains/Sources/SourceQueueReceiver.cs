@@ -72,9 +72,9 @@ internal sealed partial class SourceQueueReceiver(
 
             if (directive is not null)
             {
-                if (directive.Failed)
+                if (directive.Failed || directive.Stopped)
                 {
-                    continue; // a FAILED pipeline reads nothing more
+                    continue; // a FAILED or stopped pipeline reads nothing more
                 }
 
                 if (directive.Attempt > task.Attempt)
@@ -97,6 +97,11 @@ internal sealed partial class SourceQueueReceiver(
                     var (source, partition) = task.Identity;
                     // Not awaited: the pull must not wait for the coordinator. A lost ack only makes this checkpoint time out.
                     _ = AckBarrierAsync(task.Plan.Id, task.Attempt, directive.PendingCheckpoint, source, partition, position, task.Watermark, task.Idle); // lossless: the checkpoint times out and the next one is taken
+                }
+
+                if (directive.StopAfterCheckpoint > 0 && directive.Attempt == task.Attempt && task.LastBarrier >= directive.StopAfterCheckpoint)
+                {
+                    continue; // stopping with a savepoint: nothing is read after its barrier
                 }
             }
 

@@ -12,6 +12,8 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
     private readonly Dictionary<(int Source, int Partition), SourceReport> _sources = [];
     private readonly Dictionary<(int Source, int Partition), long> _handovers = [];
+    private readonly ReportRates _taskRates = new();
+    private readonly ReportRates _sourceRates = new();
 
     public Task HandOverAsync(int source, int partition, long position)
     {
@@ -24,12 +26,14 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     public Task ReportTaskAsync(TaskReport report)
     {
         _tasks[(report.Stage, report.Task)] = report;
+        _taskRates.Observe((report.Stage, report.Task), Now(), report.RecordsIn, report.RecordsOut, report.BackpressureMilliseconds);
         return Task.CompletedTask;
     }
 
     public Task ReportSourceAsync(SourceReport report)
     {
         _sources[(report.Source, report.Partition)] = report;
+        _sourceRates.Observe((report.Source, report.Partition), Now(), report.RecordsRead, 0, 0);
         return Task.CompletedTask;
     }
 
@@ -47,9 +51,12 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
         var sinkWatermark = long.MaxValue;
         long recordsOut = 0;
         var activeKeyGroups = 0;
+        var now = Now();
+        double recordsOutRate = 0;
         foreach (var stage in plan.Stages)
         {
-            long inCount = 0, outCount = 0, state = 0, duplicates = 0;
+            long inCount = 0, outCount = 0, state = 0, duplicates = 0, blocked = 0;
+            double inRate = 0, outRate = 0, blockedRatio = 0;
             var watermark = long.MaxValue;
             var active = 0;
             for (var t = 0; t < stage.Parallelism; t++)
@@ -65,6 +72,11 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 outCount += r.RecordsOut;
                 state += r.StateEntries;
                 duplicates += r.DuplicatesDropped;
+                blocked += r.BackpressureMilliseconds;
+                var rates = _taskRates.Of((stage.Index, t), now);
+                inRate += rates.In;
+                outRate += rates.Out;
+                blockedRatio = Math.Max(blockedRatio, rates.Blocked);
                 watermark = Math.Min(watermark, r.Watermark);
                 if (stage.Kind == StageKind.Sink && r.Finished)
                 {
@@ -76,6 +88,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             {
                 sinkTasks += stage.Parallelism;
                 recordsOut += outCount;
+                recordsOutRate += outRate;
                 sinkWatermark = Math.Min(sinkWatermark, watermark);
             }
             else
@@ -83,7 +96,13 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 activeKeyGroups += active;
             }
 
-            stages.Add(new StageStatus(stage.Index, stage.Name, stage.Parallelism, active, inCount, outCount, watermark, state, duplicates));
+            stages.Add(new StageStatus(stage.Index, stage.Name, stage.Parallelism, active, inCount, outCount, watermark, state, duplicates)
+            {
+                RecordsInPerSecond = inRate,
+                RecordsOutPerSecond = outRate,
+                BackpressureMilliseconds = blocked,
+                BackpressureRatio = blockedRatio,
+            });
         }
 
         var lastError = _tasks.Values.Select(r => r.LastError).Concat(_sources.Values.Select(s => s.LastError)).LastOrDefault(e => e is not null);
@@ -106,6 +125,10 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 state1 = PipelineState.Failed;
                 lastError = recovery.FailureReason;
             }
+            else if (recovery.Stopped)
+            {
+                state1 = PipelineState.Stopped;
+            }
         }
 
         return new PipelineStatus
@@ -115,6 +138,8 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             Recovery = recovery,
             RecordsIn = _sources.Values.Sum(s => s.RecordsRead),
             RecordsOut = recordsOut,
+            RecordsInPerSecond = _sources.Keys.Sum(k => _sourceRates.Of(k, now).In),
+            RecordsOutPerSecond = recordsOutRate,
             EventTimeWatermark = sinkWatermark == long.MaxValue && finishedSinkTasks < sinkTasks ? long.MinValue : sinkWatermark,
             KeyGroups = plan.KeyGroups,
             ActiveKeyGroups = activeKeyGroups,
@@ -129,4 +154,6 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 .ToList(),
         };
     }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

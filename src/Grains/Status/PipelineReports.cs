@@ -31,6 +31,9 @@ internal sealed record TaskReport(
 {
     /// <summary>Why the task stopped (a user function failed under <see cref="ErrorPolicy.Fail"/> without checkpoints), or null.</summary>
     [Id(11)] public string? Failure { get; init; }
+
+    /// <summary>Milliseconds spent waiting for room in full exchange buffers downstream since the task started.</summary>
+    [Id(12)] public long BackpressureMilliseconds { get; init; }
 }
 
 /// <summary>Totals of one source partition since its reader was opened.</summary>
