@@ -7,7 +7,7 @@ using Sluice.Sources;
 namespace Sluice.Checkpointing;
 
 /// <summary>
-/// The coordinator moves with its silo's graceful shutdown (or an Orleans rebalance) instead of being lost: it carries
+/// The coordinator moves with its silo's graceful shutdown (or a move asked for through MigrateAsync) instead of being lost: it carries
 /// the attempt, who joined it, source owners and handovers, checkpoint history and restart bookkeeping, so the new
 /// activation continues the same attempt. A checkpoint in flight is recorded as failed (its acks go to the old
 /// activation); the next one starts on the next interval.

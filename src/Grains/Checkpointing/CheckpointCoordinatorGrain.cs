@@ -13,6 +13,7 @@ namespace Sluice.Checkpointing;
 /// and acks; when all have acked, <c>_metadata</c> is committed last, so only complete checkpoints exist.
 /// One checkpoint at a time; one that outlives the timeout fails and is counted. Keeps the last K.
 /// </summary>
+[Orleans.Placement.Immovable] // moved only by Sluice's planned moves (Migration/), never by Orleans on its own; see PlannedShutdown
 internal sealed partial class CheckpointCoordinatorGrain(
     PipelineRegistry registry, CheckpointCatalog catalog, IClusterMembershipService membership, IServiceProvider services, ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain, ICheckpointProtocolGrain

@@ -21,6 +21,7 @@ namespace Sluice.KeyGroups;
 /// </summary>
 [ImplicitStreamSubscription(SourceStreams.Namespace)]
 [KeepAlive]
+[Orleans.Placement.Immovable] // moved only by Sluice's planned moves (Migration/), never by Orleans on its own; see PlannedShutdown
 internal sealed partial class KeyGroupGrain(PipelineRegistry registry, ILogger<KeyGroupGrain> logger)
     : Grain, IKeyGroupGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<ChannelBatch>
 {

@@ -7,6 +7,7 @@ namespace Sluice.Status;
 /// Collects the periodic reports of a pipeline's tasks and answers status queries. Reports carry totals,
 /// not deltas, so a repeated or lost report never skews the sums.
 /// </summary>
+[Orleans.Placement.Immovable] // nothing to carry: its reports are repeated within a second wherever it is activated next
 internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelineGrain, IPipelineReportsGrain
 {
     private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
