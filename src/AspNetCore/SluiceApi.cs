@@ -11,8 +11,9 @@ public static class SluiceApi
 {
     /// <summary>
     /// Maps the admin API under <c>/api</c> on a host that runs a Sluice silo (<c>UseOrleans(s =&gt; s.AddSluice())</c>).
-    /// With <see cref="SluiceApiOptions.ApiKey"/> set (see <c>AddSluiceApi</c>), every call must send it in the
-    /// <c>X-Api-Key</c> header or is answered 401.
+    /// With <see cref="SluiceApiOptions.ApiKey"/> set (see <c>AddSluiceApi</c>; required outside Development), every
+    /// call must send it in the <c>X-Api-Key</c> header or is answered 401. Also maps the operations endpoints (details,
+    /// restarts, cancel, stop with a savepoint, start); health probes are mapped by <c>MapSluiceHealthChecks</c>.
     /// </summary>
     /// <returns>The <c>/api</c> route group, for further conventions (authorization, rate limiting).</returns>
     public static RouteGroupBuilder MapSluiceApi(this IEndpointRouteBuilder endpoints)
@@ -20,6 +21,8 @@ public static class SluiceApi
         ArgumentNullException.ThrowIfNull(endpoints);
         var app = endpoints.MapGroup("/api");
         app.AddEndpointFilter<ApiKeyFilter>();
+        app.WithTags("Sluice");
+        OperationsApi.MapOperations(app);
         app.MapGet("/pipelines", (PipelineRegistry registry, IGrainFactory grains) => Unavailable503(async () =>
         {
             var result = new List<PipelineView>();
@@ -68,10 +71,10 @@ public static class SluiceApi
         return app;
     }
 
-    private static IResult NotRegistered(string id) => Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
+    internal static IResult NotRegistered(string id) => Results.NotFound(new { error = $"No pipeline '{id}' is registered." });
 
     /// <summary>While a silo is down (until it is declared dead), grains on it cannot answer: say so with 503, not 500.</summary>
-    private static async Task<IResult> Unavailable503(Func<Task<IResult>> handler)
+    internal static async Task<IResult> Unavailable503(Func<Task<IResult>> handler)
     {
         try
         {

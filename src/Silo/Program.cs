@@ -82,16 +82,16 @@ if (runDemo)
 builder.Services.AddSluiceCheckpointStorage(builder.Configuration.GetSection("Checkpoints"));
 builder.Services.AddHostedService<StatusReporter>();
 builder.Services.AddSluiceOpenTelemetry(builder.Configuration);
-builder.Services.AddSluiceApi(o => o.ApiKey = host.ApiKey);
+// The API key: Sluice:Api:ApiKey, or Sluice:ApiKey as before; required outside Development (the silo refuses to start).
+builder.Services.AddSluiceApi(builder.Configuration.GetSection(SluiceApiOptions.SectionName))
+    .PostConfigure<SluiceApiOptions>(o => o.ApiKey = string.IsNullOrEmpty(o.ApiKey) ? host.ApiKey : o.ApiKey);
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
-if (string.IsNullOrEmpty(host.ApiKey) && !app.Environment.IsDevelopment())
-{
-    app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
-}
-
 app.MapSluiceDashboard();
 app.MapSluiceApi();
+app.MapSluiceHealthChecks();
+app.MapOpenApi();
 app.MapSluiceTelemetry();
 app.Lifetime.ApplicationStarted.Register(() =>
     Console.WriteLine($"[sluice] silo up; dashboard at {host.ApiUrl}/ , pipelines at {host.ApiUrl}/api/pipelines (Ctrl+C to stop)"));

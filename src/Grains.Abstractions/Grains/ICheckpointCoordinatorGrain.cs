@@ -18,7 +18,36 @@ public interface ICheckpointCoordinatorGrain : IGrainWithStringKey
 
     /// <summary>Completed savepoints in the store, and requested ones in progress or failed.</summary>
     Task<IReadOnlyList<SavepointInfo>> GetSavepointsAsync();
+
+    /// <summary>The attempts of this run, oldest first (the last 50): every one after the first is a restart, with its reason.</summary>
+    Task<IReadOnlyList<AttemptInfo>> GetAttemptsAsync();
+
+    /// <summary>
+    /// Stops the pipeline now (Flink's cancel): sources read nothing more, no checkpoint is taken, a checkpoint in
+    /// progress is aborted. State stays in the store; <see cref="StartAsync"/> runs it again.
+    /// </summary>
+    Task CancelAsync();
+
+    /// <summary>
+    /// Takes a savepoint named <paramref name="name"/> and stops the pipeline once it completes: sources read nothing
+    /// after its barrier, so the savepoint holds every record read. If the savepoint fails the pipeline keeps running.
+    /// </summary>
+    Task StopWithSavepointAsync(string name);
+
+    /// <summary>
+    /// Runs a stopped (or FAILED) pipeline again in a new attempt: from the savepoint named <paramref name="savepoint"/>
+    /// (checkpoints taken before it are ignored from then on), or, when null, from the newest completed checkpoint.
+    /// </summary>
+    Task StartAsync(string? savepoint);
 }
+
+/// <summary>One attempt of a checkpointed pipeline: when it started, what it restored and why it started.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AttemptInfo(
+    [property: Id(0)] long Attempt,
+    [property: Id(1)] DateTimeOffset StartedAt,
+    [property: Id(2)] long RestoredFrom,
+    [property: Id(3)] string Reason);
 
 /// <summary>A savepoint: a named, retained checkpoint a pipeline can start from (PipelineOptions.StartFromSavepoint).</summary>
 [GenerateSerializer, Immutable]
@@ -48,6 +77,17 @@ public sealed record RecoveryInfo(
     /// <summary>Source partitions that moved between silos in a planned way (a silo joined or shut down) and continued without a restart.</summary>
     [Id(8)]
     public int SourceHandovers { get; init; }
+
+    /// <summary>True once the pipeline was canceled or stopped with a savepoint; <see cref="StopReason"/> says which.</summary>
+    [Id(9)]
+    public bool Stopped { get; init; }
+
+    [Id(10)]
+    public string? StopReason { get; init; }
+
+    /// <summary>When the current attempt started.</summary>
+    [Id(11)]
+    public DateTimeOffset AttemptStartedAt { get; init; }
 }
 
 [GenerateSerializer]

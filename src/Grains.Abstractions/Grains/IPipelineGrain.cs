@@ -22,6 +22,9 @@ public enum PipelineState
     Finished,
 
     Failed,
+
+    /// <summary>Canceled, or stopped with a savepoint, by an operator; it runs again when started.</summary>
+    Stopped,
 }
 
 /// <summary>A snapshot of a pipeline's progress, summed over all its tasks.</summary>
@@ -66,6 +69,12 @@ public sealed record PipelineStatus
 
     /// <summary>Records late for all their windows that went to a window's late-data side output (not counted as dropped).</summary>
     [Id(14)] public long LateRecordsSideOutput { get; init; }
+
+    /// <summary>Source records read per second, measured between the partitions' last two reports.</summary>
+    [Id(15)] public double RecordsInPerSecond { get; init; }
+
+    /// <summary>Records written by sinks per second, measured between their tasks' last two reports.</summary>
+    [Id(16)] public double RecordsOutPerSecond { get; init; }
 }
 
 /// <summary>Progress of one stage (a keyed stage or a sink).</summary>
@@ -86,6 +95,21 @@ public sealed record StageStatus(
 
     /// <summary>Late records this stage's windows sent to their late-data side output.</summary>
     [Id(10)] public long LateRecordsSideOutput { get; init; }
+
+    /// <summary>Records in per second over the stage's tasks, measured between their last two reports.</summary>
+    [Id(11)] public double RecordsInPerSecond { get; init; }
+
+    /// <summary>Records out per second over the stage's tasks, measured between their last two reports.</summary>
+    [Id(12)] public double RecordsOutPerSecond { get; init; }
+
+    /// <summary>
+    /// Milliseconds the stage's tasks spent waiting for room in full exchange buffers downstream (backpressure),
+    /// summed over its tasks since they started.
+    /// </summary>
+    [Id(13)] public long BackpressureMilliseconds { get; init; }
+
+    /// <summary>Share of the last report interval the stage's busiest task spent blocked on full buffers, 0..1.</summary>
+    [Id(14)] public double BackpressureRatio { get; init; }
 }
 
 /// <summary>Progress of one source partition.</summary>

@@ -7,7 +7,7 @@ using Sluice.Sources;
 namespace Sluice.Checkpointing;
 
 /// <summary>
-/// The coordinator moves with its silo's graceful shutdown (or an Orleans rebalance) instead of being lost: it carries
+/// The coordinator moves with its silo's graceful shutdown (or a move asked for through MigrateAsync) instead of being lost: it carries
 /// the attempt, who joined it, source owners and handovers, checkpoint history and restart bookkeeping, so the new
 /// activation continues the same attempt. A checkpoint in flight is recorded as failed (its acks go to the old
 /// activation); the next one starts on the next interval.
@@ -93,6 +93,12 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
             Handovers = new(_handovers),
             AnsweredTakeovers = new(_answeredTakeovers),
             SourceHandovers = _sourceHandovers,
+            Attempts = [.. _attemptHistory],
+            Stopped = _stopped,
+            StopReason = _stopReason,
+            StopWithSavepoint = _stopWithSavepoint,
+            StopAfter = _stopAfter,
+            AttemptStartedAt = _attemptStartedAt,
         };
         if (!dehydrationContext.TryAddValue(MigrationKey, state))
         {
@@ -166,6 +172,12 @@ internal sealed partial class CheckpointCoordinatorGrain : IGrainMigrationPartic
         }
 
         _sourceHandovers = s.SourceHandovers;
+        _attemptHistory.AddRange(s.Attempts);
+        _stopped = s.Stopped;
+        _stopReason = s.StopReason;
+        _stopWithSavepoint = s.StopWithSavepoint;
+        _stopAfter = s.StopAfter;
+        _attemptStartedAt = s.AttemptStartedAt;
         _attempts = new AttemptLog(store, _plan.Id);
         LogCoordinatorMigrated(logger, _plan.Id, _attempt, _lastId);
         return true;
@@ -210,4 +222,10 @@ internal sealed class CoordinatorMigrationState
     [Id(25)] public Dictionary<TaskIdentity, SourceHandover?> Handovers { get; set; } = [];
     [Id(26)] public int SourceHandovers { get; set; }
     [Id(27)] public Dictionary<TaskIdentity, CheckpointCoordinatorGrain.AnsweredTakeover> AnsweredTakeovers { get; set; } = [];
+    [Id(28)] public List<AttemptInfo> Attempts { get; set; } = [];
+    [Id(29)] public bool Stopped { get; set; }
+    [Id(30)] public string? StopReason { get; set; }
+    [Id(31)] public string? StopWithSavepoint { get; set; }
+    [Id(32)] public long StopAfter { get; set; }
+    [Id(33)] public DateTimeOffset AttemptStartedAt { get; set; }
 }

@@ -38,6 +38,9 @@ internal sealed partial class CheckpointCoordinatorGrain
         _attempt, _restoreFrom, _restarts, _restartAt is not null, _failed, _failureReason, _lastRestartReason, _recoveryTimes.ToList())
     {
         SourceHandovers = _sourceHandovers,
+        Stopped = _stopped,
+        StopReason = _stopReason,
+        AttemptStartedAt = _attemptStartedAt,
     });
 
     public Task<AttemptDirective> GetDirectiveAsync() => Task.FromResult(Directive());
@@ -61,9 +64,9 @@ internal sealed partial class CheckpointCoordinatorGrain
 
     public async Task ReportFailureAsync(long attempt, TaskIdentity identity, string reason, RestoreFailure restoreFailure)
     {
-        if (attempt != _attempt || _failed)
+        if (attempt != _attempt || _failed || _stopped)
         {
-            return; // about an attempt that is already over
+            return; // about an attempt that is already over (or halted by an operator)
         }
 
         var what = $"{identity} failed in attempt {attempt}: {reason}";
@@ -113,8 +116,12 @@ internal sealed partial class CheckpointCoordinatorGrain
         return also.Count == 0 ? "" : $" (nor are checkpoints {string.Join(", ", also)}, which name the same blob {blob})";
     }
 
-    private AttemptDirective Directive() =>
-        new(_attempt, _restoreFrom, _restoreMetadata, _restartAt is null ? _pending?.Id ?? 0 : 0, _failed) { LastCompleted = _completed.Count > 0 ? _completed.Max() : 0 };
+    private AttemptDirective Directive() => new(_attempt, _restoreFrom, _restoreMetadata, _restartAt is null ? _pending?.Id ?? 0 : 0, _failed)
+    {
+        LastCompleted = _completed.Count > 0 ? _completed.Max() : 0,
+        Stopped = _stopped,
+        StopAfterCheckpoint = _stopAfter,
+    };
 
     /// <summary>
     /// The first attempt of this activation. A coordinator that finds the previous attempt's silos still alive was
@@ -158,7 +165,7 @@ internal sealed partial class CheckpointCoordinatorGrain
 
     private void RequestRestart(string reason)
     {
-        if (_failed || _restartAt is not null)
+        if (_failed || _stopped || _restartAt is not null)
         {
             return;
         }
@@ -218,6 +225,7 @@ internal sealed partial class CheckpointCoordinatorGrain
         _attempt = marker.Attempt;
         _restoreFrom = restoreFrom;
         _restoreMetadata = metadata;
+        RecordAttempt(restoreFrom, reason);
         _joined.Clear();
         ForgetHandovers();
         LogAttemptStarted(logger, _plan.Id, _attempt, metadata ?? "nothing", reason);

@@ -32,6 +32,11 @@ internal sealed partial class CheckpointCoordinatorGrain
             throw new InvalidOperationException($"Pipeline '{_plan.Id}' has FAILED ({_failureReason}); it takes no savepoints.");
         }
 
+        if (_stopped)
+        {
+            throw new InvalidOperationException($"Pipeline '{_plan.Id}' is not running ({_stopReason}); it takes no savepoints.");
+        }
+
         if (_savepointRequests.Contains(name) || _pending?.Savepoint == name || await store.ExistsAsync(SavepointLayout.Metadata(_plan.Id, name)))
         {
             throw new ArgumentException($"Pipeline '{_plan.Id}' already has a savepoint named '{name}'.", nameof(name));

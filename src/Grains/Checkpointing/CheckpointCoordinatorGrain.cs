@@ -14,6 +14,7 @@ namespace Sluice.Checkpointing;
 /// and acks; when all have acked, <c>_metadata</c> is committed last, so only complete checkpoints exist.
 /// One checkpoint at a time; one that outlives the timeout fails and is counted. Keeps the last K.
 /// </summary>
+[Orleans.Placement.Immovable] // moved only by Sluice's planned moves (Migration/), never by Orleans on its own; see PlannedShutdown
 internal sealed partial class CheckpointCoordinatorGrain(
     PipelineRegistry registry, CheckpointCatalog catalog, IClusterMembershipService membership, LocalMovableGrains movable, ILocalSiloDetails silo, ILogger<CheckpointCoordinatorGrain> logger)
     : Grain, ICheckpointCoordinatorGrain, ICheckpointProtocolGrain
@@ -100,7 +101,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
     {
         var now = DateTimeOffset.UtcNow;
         WatchMembership();
-        if (_failed)
+        if (_failed || _stopped)
         {
             return;
         }
@@ -129,6 +130,11 @@ internal sealed partial class CheckpointCoordinatorGrain(
         if (savepoint is not null || now - _lastFinishedAt >= _plan.Options.CheckpointInterval!.Value)
         {
             _pending = new PendingCheckpoint(++_lastId, now, _plan.Sources.Sum(s => s.Partitions), _plan.Stages.Sum(s => s.Parallelism)) { Savepoint = savepoint };
+            if (savepoint is not null)
+            {
+                OnSavepointStarted(savepoint, _pending.Id);
+            }
+
             LogStarted(logger, _plan.Id, _pending.Id);
         }
     }
@@ -169,6 +175,7 @@ internal sealed partial class CheckpointCoordinatorGrain(
         if (p.Savepoint is { } savepoint)
         {
             await WriteSavepointAsync(savepoint, metadata);
+            OnSavepointFinished(savepoint);
         }
 
         await RetainAsync();
@@ -183,6 +190,10 @@ internal sealed partial class CheckpointCoordinatorGrain(
 
         Record(new CheckpointInfo(p.Id, CheckpointState.Failed, p.StartedAt, (long)(DateTimeOffset.UtcNow - p.StartedAt).TotalMilliseconds, p.Bytes, p.MaxAlignment, reason));
         LogFailed(logger, _plan.Id, p.Id, reason);
+        if (p.Savepoint is { } failedSavepoint)
+        {
+            OnSavepointFinished(failedSavepoint);
+        }
     }
 
     private void Record(CheckpointInfo info)

@@ -96,6 +96,12 @@ internal sealed record AttemptDirective(
 {
     /// <summary>The newest completed checkpoint (0: none), so sources learn of completions with the directives they poll.</summary>
     [Id(5)] public long LastCompleted { get; init; }
+
+    /// <summary>Canceled or stopped with a savepoint by an operator: sources read nothing until a new attempt starts.</summary>
+    [Id(6)] public bool Stopped { get; init; }
+
+    /// <summary>When not 0, a stop-with-savepoint waits for this checkpoint: sources read nothing after its barrier.</summary>
+    [Id(7)] public long StopAfterCheckpoint { get; init; }
 }
 
 /// <summary>The answer to a receiver opening a source partition: the attempt, and how to continue the partition.</summary>

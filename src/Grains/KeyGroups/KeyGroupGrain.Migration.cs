@@ -6,7 +6,7 @@ using Sluice.Migration;
 namespace Sluice.KeyGroups;
 
 /// <summary>
-/// Planned moves (Orleans grain migration: rebalancing, <see cref="IKeyGroupGrain.MigrateAsync"/>, a graceful shutdown of
+/// Planned moves (Orleans grain migration asked for by <see cref="IKeyGroupGrain.MigrateAsync"/> or by a graceful shutdown of
 /// its silo): the key group carries its state, its input gate and its senders' unacknowledged batches to the new
 /// activation, which continues in the same attempt without a restart. A task that cannot carry everything (the open
 /// epoch of a transactional sink that is not an <see cref="Functions.IMovableSink"/>) does not dehydrate; its new
@@ -70,7 +70,7 @@ internal sealed partial class KeyGroupGrain : IGrainMigrationParticipant
 
     /// <summary>
     /// True when the deactivation is a migration this task can go through with its state in memory: one Orleans
-    /// started (rebalancing, <see cref="MigrateAsync"/>) or one this task asks for because its silo shuts down. Not when a
+    /// started on request (<see cref="MigrateAsync"/>) or one this task asks for because its silo shuts down. Not when a
     /// snapshot it took is still in flight: the state that would move might lack what that snapshot staged.
     /// </summary>
     private bool PrepareMigration(DeactivationReason reason, bool snapshotsDrained)

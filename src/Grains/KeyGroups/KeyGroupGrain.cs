@@ -21,6 +21,7 @@ namespace Sluice.KeyGroups;
 /// </summary>
 [ImplicitStreamSubscription(SourceStreams.Namespace)]
 [KeepAlive]
+[Orleans.Placement.Immovable] // moved only by Sluice's planned moves (Migration/), never by Orleans on its own; see PlannedShutdown
 internal sealed partial class KeyGroupGrain(
     PipelineRegistry registry, CheckpointCatalog catalog, LocalMovableGrains movable, ILocalSiloDetails silo, ILogger<KeyGroupGrain> logger)
     : Grain, IKeyGroupGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<ChannelBatch>
@@ -43,6 +44,7 @@ internal sealed partial class KeyGroupGrain(
     private bool _finished;
     private long _publishedBatches;
     private long _publishedBareWatermarks;
+    private long _backpressureTicks; // Stopwatch ticks spent waiting for room in full exchange buffers
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -261,10 +263,14 @@ internal sealed partial class KeyGroupGrain(
 
     private async Task WaitAllAsync()
     {
+        // Backpressure: the time this task cannot take its next input because a channel downstream is full.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var sender in _senders)
         {
             await sender.WaitForCapacityAsync();
         }
+
+        _backpressureTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
     }
 
     private async Task OnTickAsync(CancellationToken cancellationToken)
@@ -315,6 +321,7 @@ internal sealed partial class KeyGroupGrain(
         {
             Failure = _userFailure,
             LateRecordsSideOutput = c.LateRecordsSideOutput,
+            BackpressureMilliseconds = _backpressureTicks * 1000 / System.Diagnostics.Stopwatch.Frequency,
         };
         if (!force && report == _lastReport)
         {

@@ -12,6 +12,12 @@ namespace Sluice.Migration;
 /// elsewhere while its state is still on the way, which would restart the pipeline. Moving first, while this silo is
 /// still an active member, is an ordinary migration. Coordinators hear first that the silo leaves on purpose, so its
 /// disappearance later is not taken for a crash.
+/// <para>
+/// The grains are <c>[Immovable]</c>: Orleans 10 would otherwise, on its own, try to migrate an activation that still
+/// has queued requests when its silo shuts down. Those moves would carry no state (this class and
+/// <see cref="ShutdownMigration"/> decide what moves, with what), and on the last silo of a cluster they fail with an
+/// error-level log because no silo can take them. Moves asked for here still happen: Immovable only stops automatic ones.
+/// </para>
 /// </summary>
 internal sealed partial class PlannedShutdown(
     LocalMovableGrains local, PipelineRegistry registry, IGrainFactory grains, ILocalSiloDetails silo, IServiceProvider services,

@@ -73,9 +73,9 @@ internal sealed partial class SourceQueueReceiver(
 
             if (directive is not null)
             {
-                if (directive.Failed)
+                if (directive.Failed || directive.Stopped)
                 {
-                    continue; // a FAILED pipeline reads nothing more
+                    continue; // a FAILED or stopped pipeline reads nothing more
                 }
 
                 if (directive.Attempt > task.Attempt)
@@ -103,6 +103,11 @@ internal sealed partial class SourceQueueReceiver(
                 if (directive.Attempt == task.Attempt)
                 {
                     task.CheckpointCompleted(directive.LastCompleted);
+                }
+
+                if (directive.StopAfterCheckpoint > 0 && directive.Attempt == task.Attempt && task.LastBarrier >= directive.StopAfterCheckpoint)
+                {
+                    continue; // stopping with a savepoint: nothing is read after its barrier
                 }
             }
 

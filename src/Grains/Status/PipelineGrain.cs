@@ -8,11 +8,14 @@ namespace Sluice.Status;
 /// Collects the periodic reports of a pipeline's tasks and answers status queries. Reports carry totals,
 /// not deltas, so a repeated or lost report never skews the sums.
 /// </summary>
+[Orleans.Placement.Immovable] // nothing to carry: its reports are repeated within a second wherever it is activated next
 internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelineGrain, IPipelineReportsGrain
 {
     private readonly Dictionary<(int Stage, int Task), TaskReport> _tasks = [];
     private readonly Dictionary<(int Source, int Partition), SourceReport> _sources = [];
     private readonly Dictionary<(int Source, int Partition), long> _handovers = [];
+    private readonly ReportRates _taskRates = new();
+    private readonly ReportRates _sourceRates = new();
     private PipelineMetrics? _metrics;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -48,6 +51,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     {
         _tasks[(report.Stage, report.Task)] = report;
         _metrics?.OnTaskReport(report);
+        _taskRates.Observe((report.Stage, report.Task), Now(), report.RecordsIn, report.RecordsOut, report.BackpressureMilliseconds);
         return Task.CompletedTask;
     }
 
@@ -55,6 +59,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
     {
         _sources[(report.Source, report.Partition)] = report;
         _metrics?.OnSourceReport(report);
+        _sourceRates.Observe((report.Source, report.Partition), Now(), report.RecordsRead, 0, 0);
         return Task.CompletedTask;
     }
 
@@ -72,9 +77,12 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
         var sinkWatermark = long.MaxValue;
         long recordsOut = 0;
         var activeKeyGroups = 0;
+        var now = Now();
+        double recordsOutRate = 0;
         foreach (var stage in plan.Stages)
         {
-            long inCount = 0, outCount = 0, state = 0, duplicates = 0, late = 0, lateSide = 0;
+            long inCount = 0, outCount = 0, state = 0, duplicates = 0, late = 0, lateSide = 0, blocked = 0;
+            double inRate = 0, outRate = 0, blockedRatio = 0;
             var watermark = long.MaxValue;
             var active = 0;
             for (var t = 0; t < stage.Parallelism; t++)
@@ -92,6 +100,11 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 duplicates += r.DuplicatesDropped;
                 late += r.LateRecordsDropped;
                 lateSide += r.LateRecordsSideOutput;
+                blocked += r.BackpressureMilliseconds;
+                var rates = _taskRates.Of((stage.Index, t), now);
+                inRate += rates.In;
+                outRate += rates.Out;
+                blockedRatio = Math.Max(blockedRatio, rates.Blocked);
                 watermark = Math.Min(watermark, r.Watermark);
                 if (stage.Kind == StageKind.Sink && r.Finished)
                 {
@@ -103,6 +116,7 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             {
                 sinkTasks += stage.Parallelism;
                 recordsOut += outCount;
+                recordsOutRate += outRate;
                 sinkWatermark = Math.Min(sinkWatermark, watermark);
             }
             else
@@ -114,6 +128,10 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             {
                 LateRecordsDropped = late,
                 LateRecordsSideOutput = lateSide,
+                RecordsInPerSecond = inRate,
+                RecordsOutPerSecond = outRate,
+                BackpressureMilliseconds = blocked,
+                BackpressureRatio = blockedRatio,
             });
         }
 
@@ -137,6 +155,10 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 state1 = PipelineState.Failed;
                 lastError = recovery.FailureReason;
             }
+            else if (recovery.Stopped)
+            {
+                state1 = PipelineState.Stopped;
+            }
         }
 
         return new PipelineStatus
@@ -146,6 +168,8 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
             Recovery = recovery,
             RecordsIn = _sources.Values.Sum(s => s.RecordsRead),
             RecordsOut = recordsOut,
+            RecordsInPerSecond = _sources.Keys.Sum(k => _sourceRates.Of(k, now).In),
+            RecordsOutPerSecond = recordsOutRate,
             EventTimeWatermark = sinkWatermark == long.MaxValue && finishedSinkTasks < sinkTasks ? long.MinValue : sinkWatermark,
             KeyGroups = plan.KeyGroups,
             ActiveKeyGroups = activeKeyGroups,
@@ -165,4 +189,6 @@ internal sealed class PipelineGrain(PipelineRegistry registry) : Grain, IPipelin
                 .ToList(),
         };
     }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

@@ -34,6 +34,9 @@ internal sealed record TaskReport(
 
     /// <summary>Late records the task's windows sent to their late-data side output.</summary>
     [Id(12)] public long LateRecordsSideOutput { get; init; }
+
+    /// <summary>Milliseconds spent waiting for room in full exchange buffers downstream since the task started.</summary>
+    [Id(13)] public long BackpressureMilliseconds { get; init; }
 }
 
 /// <summary>Totals of one source partition since its reader was opened.</summary>

@@ -17,6 +17,9 @@ internal sealed partial class SiloProcess : IAsyncDisposable
     private const int TailLines = 300;
 
     private readonly Process _process;
+    /// <summary>The admin API's key, required outside Development.</summary>
+    private const string ApiKey = "chaos-test-key";
+
     private readonly StreamWriter _log;
     private readonly Lock _logGate = new();
     private readonly ConcurrentQueue<string> _tail = new();
@@ -33,6 +36,7 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         _process = process;
         _log = log;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(3) };
+        Http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
         StartedAt = DateTimeOffset.UtcNow;
     }
 
@@ -92,6 +96,7 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         }
 
         start.Environment["Sluice__ApiUrl"] = $"http://127.0.0.1:{apiPort}";
+        start.Environment["Sluice__ApiKey"] = ApiKey; // required outside Development
         start.Environment["Sluice__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["Sluice__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
         // One line per log entry (exceptions included) with a time, so logs line up with the kills.

@@ -25,6 +25,7 @@ public sealed class SiloProcessTests
         start.Environment["Sluice__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["Sluice__ClusterId"] = $"test-{Guid.NewGuid():N}";
         start.Environment["Checkpoints__FileSystem__Root"] = checkpoints;
+        start.Environment["Sluice__ApiKey"] = "silo-test-key"; // required outside Development
 
         using var process = Process.Start(start)!;
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -35,6 +36,7 @@ public sealed class SiloProcessTests
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+            http.DefaultRequestHeaders.Add("X-Api-Key", "silo-test-key");
             var first = await ReadClicksAsync(http, TimeSpan.FromSeconds(60), output);
             await Task.Delay(TimeSpan.FromSeconds(5));
             var second = await ReadClicksAsync(http, TimeSpan.FromSeconds(10), output);
@@ -46,11 +48,11 @@ public sealed class SiloProcessTests
                 $"recordsIn did not grow: {first} then {second}");
 
             // The CLI verb of the same executable asks the running silo for a savepoint and waits for it.
-            var (exitCode, said) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort} --timeout 60");
+            var (exitCode, said) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort} --api-key silo-test-key --timeout 60");
             Assert.True(exitCode == 0, $"savepoint verb exited with {exitCode}: {said}");
             Assert.Contains("completed", said, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(checkpoints, "clicks", "savepoints", "before-upgrade", "_metadata")), said);
-            var (again, refused) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort}");
+            var (again, refused) = await RunAsync(silo, $"savepoint clicks before-upgrade --api http://127.0.0.1:{apiPort} --api-key silo-test-key");
             Assert.True(again == 1 && refused.Contains("already has a savepoint", StringComparison.Ordinal), refused);
         }
         finally

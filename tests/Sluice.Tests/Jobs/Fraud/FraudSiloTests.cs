@@ -37,6 +37,7 @@ public sealed class FraudSiloTests(ITestOutputHelper output)
         {
             ["Sluice__Job"] = "fraud",
             ["Sluice__ApiUrl"] = $"http://127.0.0.1:{apiPort}",
+            ["Sluice__ApiKey"] = "fraud-test-key", // required outside Development
             ["Sluice__SiloPort"] = Port(),
             ["Sluice__GatewayPort"] = Port(),
             ["Sluice__ClusterId"] = $"test-{Guid.NewGuid():N}",
@@ -66,6 +67,7 @@ public sealed class FraudSiloTests(ITestOutputHelper output)
         {
             var bootstrap = await BootstrapAsync(lines, TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}") };
+            http.DefaultRequestHeaders.Add("X-Api-Key", "fraud-test-key");
             await WaitForRunningAsync(http, lines, TimeSpan.FromSeconds(60));
 
             var rules = FraudOracle.Read(bootstrap, "fraud-rules", 1 + ((Transactions - 1) / RuleChangeEvery), TimeSpan.FromSeconds(60), FraudJson.Default.FraudRule);
