@@ -85,8 +85,8 @@ if (!string.IsNullOrEmpty(host.ApiKey))
 {
     app.Use(async (context, next) =>
     {
-        var presented = System.Text.Encoding.UTF8.GetBytes(context.Request.Headers["X-Api-Key"].ToString());
-        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(presented, System.Text.Encoding.UTF8.GetBytes(host.ApiKey)))
+        // Everything needs the key except the dashboard page's static files, which ask the user for it.
+        if (!SluiceDashboardExtensions.IsPageFile(context.Request.Path) && !SluiceDashboardExtensions.HasApiKey(context.Request, host.ApiKey))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
@@ -100,7 +100,7 @@ else if (!app.Environment.IsDevelopment())
     app.Logger.LogWarning("Sluice:ApiKey is not set: the admin API at {Url} is open to anyone who can reach it", host.ApiUrl);
 }
 
-app.MapSluiceDashboard();
+app.MapSluiceDashboard(host.ApiKey);
 app.MapPipelineApi();
 app.MapSluiceTelemetry();
 app.Lifetime.ApplicationStarted.Register(() =>

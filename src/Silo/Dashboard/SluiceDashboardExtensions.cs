@@ -28,18 +28,28 @@ public static class SluiceDashboardExtensions
         return silo.AddDashboard();
     }
 
-    /// <summary>Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard.</summary>
-    public static IEndpointRouteBuilder MapSluiceDashboard(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard. The page and its
+    /// files hold no data and no key, so they are served to anyone (see <see cref="IsPageFile"/>); with
+    /// <paramref name="apiKey"/> set, the page's data endpoint answers 401 without that key in <c>X-Api-Key</c>, and the
+    /// page asks the user for it.
+    /// </summary>
+    public static IEndpointRouteBuilder MapSluiceDashboard(this IEndpointRouteBuilder endpoints, string? apiKey = null)
     {
         var assembly = typeof(SluiceDashboardExtensions).Assembly;
         endpoints.MapGet("/", () => Asset(assembly, "index.html")).ExcludeFromDescription();
         endpoints.MapGet("/dashboard/{file}", (string file) => Asset(assembly, file)).ExcludeFromDescription();
 
         // What the page needs beyond the admin API: how stages connect, from the registered plan.
-        endpoints.MapGet("/dashboard/api/pipelines/{id}/graph", (string id, PipelineRegistry registry) =>
+        var graph = endpoints.MapGet("/dashboard/api/pipelines/{id}/graph", (string id, PipelineRegistry registry) =>
             registry.TryGet(id, out var plan)
                 ? Results.Ok(StageGraph.From(plan))
                 : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })).ExcludeFromDescription();
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            graph.AddEndpointFilter((context, next) =>
+                HasApiKey(context.HttpContext.Request, apiKey) ? next(context) : ValueTask.FromResult<object?>(Results.Unauthorized()));
+        }
 
         if (endpoints.ServiceProvider.GetService<OrleansDashboardAdded>() is not null)
         {
@@ -48,6 +58,19 @@ public static class SluiceDashboardExtensions
 
         return endpoints;
     }
+
+    /// <summary>
+    /// True for the page itself and its script and style sheet (<c>/</c>, <c>/dashboard/{file}</c>): static, no data,
+    /// no key; the browser must load them before the user can type the API key. Not the page's data endpoints.
+    /// </summary>
+    public static bool IsPageFile(PathString path) =>
+        path == "/" || (path.StartsWithSegments("/dashboard", out var rest) && rest.HasValue && rest.Value!.IndexOf('/', 1) < 0);
+
+    /// <summary>Whether the request carries <paramref name="apiKey"/> in <c>X-Api-Key</c> (compared in constant time).</summary>
+    public static bool HasApiKey(HttpRequest request, string apiKey) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(request.Headers["X-Api-Key"].ToString()),
+            System.Text.Encoding.UTF8.GetBytes(apiKey));
 
     private static IResult Asset(Assembly assembly, string file)
     {

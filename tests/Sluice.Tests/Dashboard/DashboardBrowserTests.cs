@@ -108,6 +108,71 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         Assert.True(consoleErrors.Count == 0, "the page logged errors: " + string.Join(" | ", consoleErrors));
     }
 
+    [SkippableFact]
+    public async Task With_an_API_key_the_page_loads_asks_for_the_key_and_shows_the_pipeline_once_it_is_typed()
+    {
+        Skip.IfNot(File.Exists(Chromium), $"{Chromium} is not installed (Debian: apt-get install chromium; ./test.sh installs it when run as root)");
+        var artifacts = ArtifactsFolder();
+        var key = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await using var silo = SiloProcess.Start("dashboard-key-silo", artifacts, new Dictionary<string, string>
+        {
+            ["Sluice__ClusterId"] = $"dashboard-key-{Guid.NewGuid():N}",
+            ["Sluice__ApiKey"] = key,
+            ["Sluice__Demo__Source"] = "generator",
+            ["Sluice__Demo__RecordsPerSecond"] = "2000",
+            ["Checkpoints__FileSystem__Root"] = Path.Combine(artifacts, "checkpoints-key"),
+        });
+        silo.Http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        await silo.WaitUntilServingAsync(Pipeline, TimeSpan.FromSeconds(120));
+
+        // Without the key: the page and its files are served (and hold no key); the data and Orleans' views are not.
+        using var anonymous = new HttpClient { BaseAddress = silo.Http.BaseAddress };
+        foreach (var file in new[] { "/", "/dashboard/dashboard.js", "/dashboard/dashboard.css" })
+        {
+            using var response = await anonymous.GetAsync(file);
+            Assert.True(response.IsSuccessStatusCode, $"{file} without the key: HTTP {(int)response.StatusCode}");
+            Assert.DoesNotContain(key, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        foreach (var data in new[] { "/api/pipelines", $"/dashboard/api/pipelines/{Pipeline}/graph", "/orleans/" })
+        {
+            using var response = await anonymous.GetAsync(data);
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.Unauthorized, $"{data} without the key: HTTP {(int)response.StatusCode}");
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 1100 } });
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+        await page.GotoAsync($"http://127.0.0.1:{silo.ApiPort}/");
+
+        // The page asks for the key and shows no pipeline yet.
+        await page.Locator("#key-prompt").WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 30_000 });
+        Assert.Contains("API key required", await page.Locator("#connection").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#pipelines li").CountAsync());
+
+        // A wrong key is refused, the right one shows the pipeline and its stage graph.
+        await page.FillAsync("#api-key", "not-the-key");
+        await page.DispatchEventAsync("#api-key", "change");
+        await WaitForAsync(async () => (await page.Locator("#connection").InnerTextAsync()).Contains("wrong API key", StringComparison.Ordinal), "the wrong key refused");
+        await page.FillAsync("#api-key", key);
+        await page.DispatchEventAsync("#api-key", "change");
+        var listed = page.Locator($"#pipelines li[data-pipeline='{Pipeline}']");
+        await listed.WaitForAsync(new() { Timeout = 30_000 });
+        await page.Locator("#stage-graph").WaitForAsync();
+        Assert.False(await page.Locator("#key-prompt").IsVisibleAsync(), "the key prompt should go once the key works");
+        Assert.Equal(key, await page.EvaluateAsync<string>("() => localStorage.getItem('sluice.apiKey')"));
+
+        await page.ScreenshotAsync(new() { Path = Path.Combine(artifacts, "dashboard-with-key.png"), FullPage = true });
+        Assert.True(errors.Count == 0, "the page threw: " + string.Join(" | ", errors));
+    }
+
     private static async Task<long> ReadCountAsync(IPage page, string selector)
     {
         var text = (await page.Locator(selector).InnerTextAsync()).Trim();

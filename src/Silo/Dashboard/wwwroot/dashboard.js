@@ -75,9 +75,11 @@ async function poll() {
   try {
     const result = await api("/api/pipelines");
     if (!result.ok) {
-      setConnection(result.status === 401 ? "API key required (401)" : "API error " + result.status, false);
+      setConnection(result.status === 401 ? (apiKey() ? "wrong API key (401)" : "API key required (401)") : "API error " + result.status, false);
+      askForKey(result.status === 401);
       return;
     }
+    askForKey(false);
     setConnection("live", true);
     const now = Date.now();
     for (const view of result.body) record(view, now);
@@ -94,6 +96,15 @@ async function poll() {
   } finally {
     polling = false;
   }
+}
+
+// The silo wants Sluice:ApiKey in X-Api-Key: the page holds no key, the user types it once and this browser keeps
+// it (localStorage), sending it only to this silo's API.
+function askForKey(needed) {
+  const input = $("api-key");
+  input.classList.toggle("needed", needed);
+  $("key-prompt").hidden = !needed;
+  if (needed && document.activeElement !== input) input.focus();
 }
 
 function setConnection(text, ok) {
@@ -334,7 +345,11 @@ async function queryState(event) {
 // ---- start -----------------------------------------------------------------------------------------------------
 
 $("api-key").value = apiKey();
-$("api-key").addEventListener("change", (e) => { localStorage.setItem("sluice.apiKey", e.target.value); poll(); });
+$("api-key").addEventListener("change", (e) => {
+  const key = e.target.value.trim();
+  if (key) localStorage.setItem("sluice.apiKey", key); else localStorage.removeItem("sluice.apiKey");
+  poll();
+});
 $("state-query").addEventListener("submit", queryState);
 poll();
 setInterval(poll, POLL_MS);
