@@ -87,11 +87,52 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await WaitForAsync(async () => (await page.Locator("#stat-lag .value").InnerTextAsync()) != "–", "a watermark lag");
 
         // The state query box calls GET /api/pipelines/{id}/state/{name}/{key} and shows the answer or its error.
-        await page.FillAsync("#state-name", "clicks-per-user");
-        await page.FillAsync("#state-key", "user-1");
-        await page.ClickAsync("#state-query button");
-        await WaitForAsync(async () => (await page.Locator("#state-result").InnerTextAsync()) is { Length: > 0 } text && text != "querying…", "the state query's answer");
-        output.WriteLine("state query: " + await page.Locator("#state-result").InnerTextAsync());
+        var stateRequests = new List<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/state/", StringComparison.Ordinal))
+            {
+                stateRequests.Add(new Uri(request.Url).AbsolutePath);
+            }
+        };
+        var answer = await QueryStateAsync(page, "clicks-per-user", "user 1");
+        output.WriteLine("state query: " + answer);
+        Assert.Equal($"/api/pipelines/{Pipeline}/state/clicks-per-user/user%201", Assert.Single(stateRequests));
+        Assert.True(
+            answer.StartsWith("value:", StringComparison.Ordinal) || answer.StartsWith("no value for key", StringComparison.Ordinal)
+                || answer.StartsWith("State queries are not available", StringComparison.Ordinal) || answer.Contains("HTTP 404", StringComparison.Ordinal),
+            $"unexpected state query answer: {answer}");
+
+        // How the box shows each kind of answer of that endpoint (its JSON, as Sluice.AspNetCore's StateQueryView writes it).
+        var watermark = DateTimeOffset.UtcNow.AddSeconds(-3);
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 200,
+            ContentType = "application/json",
+            Body = $$"""{"pipeline":"{{Pipeline}}","state":"counts","key":"u1","found":true,"value":{"clicks":42},"eventTimeWatermark":{{watermark.ToUnixTimeMilliseconds()}},"eventTimeWatermarkUtc":"{{watermark:O}}","lastCompletedCheckpointId":7,"keyGroup":12}""",
+        }));
+        var found = await QueryStateAsync(page, "counts", "u1");
+        Assert.Contains("\"clicks\": 42", found, StringComparison.Ordinal);
+        Assert.Contains("key group 12", found, StringComparison.Ordinal);
+        Assert.Contains("last completed checkpoint: 7", found, StringComparison.Ordinal);
+        Assert.Matches(@"\(\d+(\.\d)? s behind the wall clock\)", found);
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 503,
+            ContentType = "application/problem+json",
+            Body = """{"title":"The state is not available right now; retry shortly","status":503,"detail":"Key group 12 is restoring from checkpoint 7."}""",
+        }));
+        Assert.Equal("Not available right now, retry shortly (HTTP 503): Key group 12 is restoring from checkpoint 7.", await QueryStateAsync(page, "counts", "u1"));
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 404,
+            ContentType = "application/json",
+            Body = """{"error":"Pipeline 'clicks' has no queryable state 'nope'."}""",
+        }));
+        Assert.Equal("Not found (HTTP 404): Pipeline 'clicks' has no queryable state 'nope'.", await QueryStateAsync(page, "nope", "u1"));
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
 
         // Orleans' own dashboard (grains, silos) is linked and served.
         var orleans = await page.Locator("#orleans-link").GetAttributeAsync("href");
@@ -171,6 +212,18 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
 
         await page.ScreenshotAsync(new() { Path = Path.Combine(artifacts, "dashboard-with-key.png"), FullPage = true });
         Assert.True(errors.Count == 0, "the page threw: " + string.Join(" | ", errors));
+    }
+
+    /// <summary>Submits the state query box and returns what it shows once the answer is in.</summary>
+    private static async Task<string> QueryStateAsync(IPage page, string name, string key)
+    {
+        await page.EvaluateAsync("() => { document.getElementById('state-result').textContent = ''; }");
+        await page.FillAsync("#state-name", name);
+        await page.FillAsync("#state-key", key);
+        await page.ClickAsync("#state-query button");
+        string text = "";
+        await WaitForAsync(async () => (text = await page.Locator("#state-result").InnerTextAsync()) is { Length: > 0 } t && t != "querying…", "the state query's answer");
+        return text;
     }
 
     private static async Task<long> ReadCountAsync(IPage page, string selector)

@@ -330,16 +330,39 @@ async function queryState(event) {
   out.textContent = "querying…";
   try {
     const result = await api(`/api/pipelines/${encodeURIComponent(state.selected)}/state/${encodeURIComponent(name)}/${encodeURIComponent(key)}`);
-    if (result.ok) { out.textContent = JSON.stringify(result.body, null, 2); return; }
+    if (result.ok) { out.textContent = describeAnswer(result.body); return; }
     out.className = "result error";
-    const detail = result.body && typeof result.body === "object" ? (result.body.error || result.body.detail || result.body.title || JSON.stringify(result.body)) : result.body;
-    out.textContent = result.status === 404 && !detail
-      ? "State queries are not available on this silo (HTTP 404): no endpoint answers /api/pipelines/{id}/state/{name}/{key}."
-      : `HTTP ${result.status}: ${detail || "no details"}`;
+    out.textContent = describeFailure(result);
   } catch (e) {
     out.className = "result error";
     out.textContent = "The silo did not answer: " + e.message;
   }
+}
+
+// The answer of GET /api/pipelines/{id}/state/{name}/{key}: the value, the key group's watermark, the last checkpoint.
+function describeAnswer(answer) {
+  if (!answer || typeof answer !== "object" || !("found" in answer)) return JSON.stringify(answer, null, 2);
+  const lines = [
+    answer.found ? "value: " + JSON.stringify(answer.value, null, 2) : `no value for key '${answer.key}' in '${answer.state}'`,
+    "key group " + answer.keyGroup + ", watermark " + (answer.eventTimeWatermarkUtc
+      ? answer.eventTimeWatermarkUtc + " (" + fmtMs(Date.now() - answer.eventTimeWatermark) + " behind the wall clock)"
+      : "none yet"),
+    "last completed checkpoint: " + (answer.lastCompletedCheckpointId ?? "none"),
+  ];
+  return lines.join("\n");
+}
+
+// 404 (unknown pipeline or state, or no state endpoint on this silo), 400 (a key of the wrong type), 503 (restoring).
+function describeFailure(result) {
+  const body = result.body;
+  const detail = body && typeof body === "object" ? (body.error || body.detail || body.title || JSON.stringify(body)) : body;
+  if (result.status === 404 && !detail) {
+    return "State queries are not available on this silo (HTTP 404): no endpoint answers /api/pipelines/{id}/state/{name}/{key}.";
+  }
+  if (result.status === 404) return "Not found (HTTP 404): " + detail;
+  if (result.status === 503) return "Not available right now, retry shortly (HTTP 503): " + (detail || "the key group is restoring");
+  if (result.status === 401) return "API key required (HTTP 401): type it in the API key box.";
+  return `HTTP ${result.status}: ${detail || "no details"}`;
 }
 
 // ---- start -----------------------------------------------------------------------------------------------------
