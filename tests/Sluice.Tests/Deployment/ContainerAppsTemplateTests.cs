@@ -121,12 +121,15 @@ public sealed partial class ContainerAppsTemplateTests
         Assert.Equal("securestring", arm["parameters"]!["registryPassword"]!["type"]!.GetValue<string>());
     }
 
-    private static async Task<JsonNode> CompileAsync()
+    /// <summary>The compiled template, built once for the tests that read it (each test gets its own copy).</summary>
+    private static async Task<JsonNode> CompileAsync() => JsonNode.Parse(await Compiled.Value)!;
+
+    private static readonly Lazy<Task<string>> Compiled = new(async () =>
     {
         var build = await BicepCli.RunAsync("build", Template, "--stdout");
         Assert.True(build.ExitCode == 0, $"bicep build exited {build.ExitCode}: {build.Error}");
-        return JsonNode.Parse(build.Output)!;
-    }
+        return build.Output;
+    });
 
     /// <summary>Binds the environment variable onto the options class the silo reads its section with, refusing unknown keys.</summary>
     private static void AssertTheSiloBinds(string environmentVariable)

@@ -178,6 +178,14 @@ async function renderDetail(view, now) {
   }
 }
 
+// The top of a 4-tick axis above max: 4 × a step of 1, 2, 2.5 or 5 × 10^k, so the tick labels differ (1, 2, 3, 4 rather than 1, 1, 0).
+function niceTop(max) {
+  if (!(max > 0)) return 4;
+  const rough = max / 4, power = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= rough);
+  return 4 * Math.max(1, step);
+}
+
 function drawLines(canvas, samples, series, format) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || canvas.width, height = canvas.clientHeight || canvas.height;
@@ -188,7 +196,7 @@ function drawLines(canvas, samples, series, format) {
   const left = 56, right = 8, top = 10, bottom = 20;
   let max = 0;
   for (const s of samples) for (const [key] of series) if (s[key] !== null && s[key] > max) max = s[key];
-  max = max > 0 ? max * 1.1 : 1;
+  max = niceTop(max);
   ctx.strokeStyle = "#e3e6ec"; ctx.fillStyle = "#6b7385"; ctx.font = "11px system-ui, sans-serif"; ctx.lineWidth = 1;
   for (let i = 0; i <= 4; i++) {
     const y = top + (height - top - bottom) * i / 4;
