@@ -85,8 +85,10 @@ if (!string.IsNullOrEmpty(host.ApiKey))
 {
     app.Use(async (context, next) =>
     {
-        // Everything needs the key except the dashboard page's static files, which ask the user for it.
-        if (!SluiceDashboardExtensions.IsPageFile(context.Request.Path) && !SluiceDashboardExtensions.HasApiKey(context.Request, host.ApiKey))
+        // Everything needs the key except the dashboard page's static files, which ask the user for it, and the
+        // health endpoints under /health, which platform probes (Container Apps, Kubernetes) call without headers.
+        var open = SluiceDashboardExtensions.IsPageFile(context.Request.Path) || context.Request.Path.StartsWithSegments("/health");
+        if (!open && !SluiceDashboardExtensions.HasApiKey(context.Request, host.ApiKey))
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;

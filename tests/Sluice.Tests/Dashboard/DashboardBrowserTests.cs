@@ -181,6 +181,12 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
             Assert.True(response.StatusCode == System.Net.HttpStatusCode.Unauthorized, $"{data} without the key: HTTP {(int)response.StatusCode}");
         }
 
+        // Platform probes send no headers: the health endpoints are not behind the key.
+        using (var health = await anonymous.GetAsync("/health/live"))
+        {
+            Assert.NotEqual(System.Net.HttpStatusCode.Unauthorized, health.StatusCode);
+        }
+
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new()
         {
