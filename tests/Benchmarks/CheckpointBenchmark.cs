@@ -59,8 +59,8 @@ internal static class CheckpointBenchmark
             await cluster.DeployAsync();
 
             var processed = new ProcessedCounter();
-            // sluice.source.records is added per source pull; records reach the window stage later (alignment holds them).
-            using var read = new InstrumentTotal("sluice.source.records");
+            // sluice.source.records_in is added per source pull; records reach the window stage later (alignment holds them).
+            using var read = new InstrumentTotal("sluice.source.records_in");
             var pipelineId = $"checkpoint-bench-{keys}";
             var pipeline = Define(pipelineId, keys, processed);
             foreach (var silo in cluster.Silos.OfType<InProcessSiloHandle>())

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Dashboard;
+using Sluice.AspNetCore;
 using Sluice.Pipelines;
 
 namespace Sluice.Dashboard;
@@ -32,7 +33,13 @@ public static class SluiceDashboardExtensions
         return silo.AddDashboard();
     }
 
-    /// <summary>Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard.</summary>
+    /// <summary>
+    /// Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard. The page and its
+    /// files hold no data and no key, so they are served to anyone; with <see cref="SluiceApiOptions.ApiKey"/> set, the
+    /// page's data endpoints (the admin API and the stage graph) answer 401 without the key in <c>X-Api-Key</c>, and the
+    /// page asks the user for it. Orleans' dashboard then needs the header too (serve it behind your own proxy or
+    /// authentication).
+    /// </summary>
     public static IEndpointRouteBuilder MapSluiceDashboard(this IEndpointRouteBuilder endpoints)
     {
         var assembly = typeof(SluiceDashboardExtensions).Assembly;
@@ -43,11 +50,13 @@ public static class SluiceDashboardExtensions
         endpoints.MapGet("/dashboard/api/pipelines/{id}/graph", (string id, PipelineRegistry registry) =>
             registry.TryGet(id, out var plan)
                 ? Results.Ok(StageGraph.From(plan))
-                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." })).ExcludeFromDescription();
+                : Results.NotFound(new { error = $"No pipeline '{id}' is registered." }))
+            .AddEndpointFilter<ApiKeyFilter>()
+            .ExcludeFromDescription();
 
         if (endpoints.ServiceProvider.GetService<OrleansDashboardAdded>() is not null)
         {
-            endpoints.MapOrleansDashboard(OrleansDashboardPath);
+            ApiKeyFilter.RequireApiKey(endpoints.MapOrleansDashboard(OrleansDashboardPath));
         }
 
         return endpoints;

@@ -52,7 +52,7 @@ public static class SluiceTelemetryExtensions
                 metrics.AddSluiceInstrumentation();
                 if (otlp)
                 {
-                    metrics.AddOtlpExporter(o => ConfigureOtlp(o, endpoint!, options));
+                    metrics.AddOtlpExporter(o => ConfigureOtlp(o, endpoint!, options, "v1/metrics"));
                 }
 
                 if (options.Prometheus)
@@ -67,7 +67,7 @@ public static class SluiceTelemetryExtensions
                 tracing.AddSluiceInstrumentation();
                 if (otlp)
                 {
-                    tracing.AddOtlpExporter(o => ConfigureOtlp(o, endpoint!, options));
+                    tracing.AddOtlpExporter(o => ConfigureOtlp(o, endpoint!, options, "v1/traces"));
                 }
             });
         }
@@ -75,21 +75,40 @@ public static class SluiceTelemetryExtensions
         return services;
     }
 
-    /// <summary>Maps the Prometheus scrape endpoint when <see cref="SluiceTelemetryOptions.Prometheus"/> is on.</summary>
+    /// <summary>
+    /// Maps the Prometheus scrape endpoint when <see cref="SluiceTelemetryOptions.Prometheus"/> is on; with an API key
+    /// configured (<c>Sluice:Api:ApiKey</c>) scrapers send it in <c>X-Api-Key</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapSluiceTelemetry(this IEndpointRouteBuilder endpoints)
     {
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<SluiceTelemetryOptions>>().Value;
         if (options.Prometheus)
         {
-            endpoints.MapPrometheusScrapingEndpoint(options.PrometheusPath);
+            Sluice.AspNetCore.ApiKeyFilter.RequireApiKey(endpoints.MapPrometheusScrapingEndpoint(options.PrometheusPath));
         }
 
         return endpoints;
     }
 
-    private static void ConfigureOtlp(OtlpExporterOptions o, string endpoint, SluiceTelemetryOptions options)
+    /// <summary>
+    /// The endpoint is the collector's base address, as <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is. Over gRPC that is all the
+    /// exporter needs; over HTTP an endpoint set in code is used verbatim, so each signal's path (<c>v1/metrics</c>,
+    /// <c>v1/traces</c>) is added here unless the configured URL already has a path of its own.
+    /// </summary>
+    internal static Uri ResolveOtlpEndpoint(string endpoint, string protocol, string signalPath)
     {
-        o.Endpoint = new Uri(endpoint);
+        var uri = new Uri(endpoint);
+        if (protocol != "http/protobuf" || uri.AbsolutePath is not ("/" or ""))
+        {
+            return uri;
+        }
+
+        return new Uri(uri, signalPath);
+    }
+
+    private static void ConfigureOtlp(OtlpExporterOptions o, string endpoint, SluiceTelemetryOptions options, string signalPath)
+    {
+        o.Endpoint = ResolveOtlpEndpoint(endpoint, options.OtlpProtocol, signalPath);
         o.Protocol = options.OtlpProtocol == "http/protobuf" ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
     }
 }

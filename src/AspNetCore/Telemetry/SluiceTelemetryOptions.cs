@@ -9,7 +9,8 @@ public sealed class SluiceTelemetryOptions
     public string ServiceName { get; set; } = "sluice";
 
     /// <summary>
-    /// An OTLP collector to push metrics and traces to (e.g. http://collector:4317), or null for none. The standard
+    /// An OTLP collector to push metrics and traces to (e.g. http://collector:4317 over gRPC, http://collector:4318 over
+    /// HTTP, where /v1/metrics and /v1/traces are added), or null for none. The standard
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> environment variable is used when this is not set.
     /// </summary>
     public string? OtlpEndpoint { get; set; }

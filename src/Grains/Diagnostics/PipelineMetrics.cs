@@ -5,9 +5,10 @@ using Sluice.Status;
 namespace Sluice.Diagnostics;
 
 /// <summary>
-/// Turns one pipeline's task and source reports (totals since each task's activation) into tagged metrics: counter
-/// deltas when a report arrives, and the latest reports for the gauges of <see cref="PipelineGauges"/> to read.
-/// Owned by the pipeline grain, which hears every report; runs once per report, never per record.
+/// Keeps one pipeline's latest task and source reports for the gauges of <see cref="PipelineGauges"/> to read, and turns
+/// source reports (totals since each partition's activation) into the counters only they carry: invalid records and
+/// dead letters per source. Records in and out are counted where they happen (source receivers, key-group grains), not
+/// here. Owned by the pipeline grain, which hears every report; runs once per report, never per record.
 /// </summary>
 internal sealed class PipelineMetrics
 {
@@ -26,13 +27,13 @@ internal sealed class PipelineMetrics
         _stageTags = new KeyValuePair<string, object?>[plan.Stages.Count == 0 ? 0 : plan.Stages.Max(s => s.Index) + 1];
         foreach (var stage in plan.Stages)
         {
-            _stageTags[stage.Index] = new("stage", stage.Name);
+            _stageTags[stage.Index] = SluiceInstruments.StageTag(stage.Name);
         }
 
         _sourceTags = new KeyValuePair<string, object?>[plan.Sources.Count == 0 ? 0 : plan.Sources.Max(s => s.Index) + 1];
         foreach (var source in plan.Sources)
         {
-            _sourceTags[source.Index] = new("source", source.Name);
+            _sourceTags[source.Index] = SluiceInstruments.SourceTag(source.Name);
         }
     }
 
@@ -41,17 +42,7 @@ internal sealed class PipelineMetrics
     public void OnTaskReport(TaskReport report)
     {
         var key = (report.Stage, report.Task);
-        _tasks.TryGetValue(key, out var last);
         _tasks[key] = report;
-        if ((uint)report.Stage >= (uint)_stageTags.Length)
-        {
-            return;
-        }
-
-        var stage = _stageTags[report.Stage];
-        Add(SluiceInstruments.StageRecordsIn, Delta(report.RecordsIn, last?.RecordsIn), stage);
-        Add(SluiceInstruments.StageRecordsOut, Delta(report.RecordsOut, last?.RecordsOut), stage);
-        Add(SluiceInstruments.StageLateRecords, Delta(report.LateRecordsDropped, last?.LateRecordsDropped), stage);
     }
 
     public void OnSourceReport(SourceReport report)
@@ -65,7 +56,7 @@ internal sealed class PipelineMetrics
         }
 
         var source = _sourceTags[report.Source];
-        Add(SluiceInstruments.SourceRecordsIn, Delta(report.RecordsRead, last?.RecordsRead), source);
+        Add(SluiceInstruments.SourceInvalidRecords, Delta(report.InvalidRecords, last?.InvalidRecords), source);
         Add(SluiceInstruments.DeadLetters, Delta(report.DeadLetters, last?.DeadLetters), source);
     }
 
@@ -124,11 +115,6 @@ internal sealed class PipelineMetrics
     /// <summary>What a counter gained since the previous report; a lower total means the task restarted from zero.</summary>
     private static long Delta(long total, long? previous) => previous is { } p && total >= p ? total - p : total;
 
-    private void Add(System.Diagnostics.Metrics.Counter<long> counter, long delta, KeyValuePair<string, object?> tag)
-    {
-        if (delta > 0)
-        {
-            counter.Add(delta, _pipelineTag, tag);
-        }
-    }
+    private void Add(System.Diagnostics.Metrics.Counter<long> counter, long delta, KeyValuePair<string, object?> tag) =>
+        SluiceInstruments.AddPositive(counter, delta, _pipelineTag, tag);
 }

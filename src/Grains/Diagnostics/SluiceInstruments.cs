@@ -5,9 +5,12 @@ namespace Sluice.Diagnostics;
 
 /// <summary>
 /// Sluice's meter and activity source, both named "Sluice" (beside Orleans' "Microsoft.Orleans").
-/// Counters are added to in bulk (per pull, per report), never per record. Per-pipeline series carry the tags
-/// <c>pipeline</c>, <c>stage</c>, <c>source</c> and <c>partition</c>; gauges read the latest task and source reports
-/// the pipeline grains of this silo hold (<see cref="PipelineGauges"/>).
+/// Counters are added to in bulk (per pull, per report), never per record, each by the one place that counts it:
+/// records read by the source receiver per pull, a stage's records by its key-group grains per progress report, a
+/// source's invalid records and dead letters by the pipeline grain from source reports (<see cref="PipelineMetrics"/>).
+/// Per-pipeline series carry the tags <c>pipeline</c>, <c>stage</c>, <c>source</c> and <c>partition</c>; gauges read
+/// the latest task and source reports the pipeline grains of this silo hold (<see cref="PipelineGauges"/>). The
+/// exchange counters are engine-wide, untagged.
 /// </summary>
 internal static partial class SluiceInstruments
 {
@@ -16,15 +19,6 @@ internal static partial class SluiceInstruments
     public static readonly Meter Meter = new(Name);
 
     public static readonly ActivitySource ActivitySource = new(Name);
-
-    public static readonly Counter<long> RecordsRead = Meter.CreateCounter<long>("sluice.source.records", "{record}", "Records read from source partitions");
-
-    public static readonly Counter<long> RecordsProcessed = Meter.CreateCounter<long>("sluice.task.records_in", "{record}", "Records processed by keyed and sink tasks");
-
-    public static readonly Counter<long> LateRecordsDropped = Meter.CreateCounter<long>("sluice.records.late", "{record}", "Records that arrived after all their windows closed");
-    public static readonly Counter<long> LateRecordsSideOutput = Meter.CreateCounter<long>("sluice.records.late.side_output", "{record}", "Records that arrived after all their windows closed and went to a late-data side output");
-
-    public static readonly Counter<long> InvalidRecords = Meter.CreateCounter<long>("sluice.records.invalid", "{record}", "Records dropped because a user function threw or a key was null");
 
     public static readonly Counter<long> ExchangeBatches = Meter.CreateCounter<long>("sluice.exchange.batches", "{batch}", "Batches sent between stages");
 
@@ -51,6 +45,15 @@ internal static partial class SluiceInstruments
 
     public static readonly Counter<long> StageLateRecords = Meter.CreateCounter<long>("sluice.stage.records_late", "{record}", "Records dropped as late, per pipeline and stage");
 
+    public static readonly Counter<long> StageLateRecordsSideOutput = Meter.CreateCounter<long>(
+        "sluice.stage.records_late_side_output", "{record}", "Late records a stage's windows sent to their late-data side output instead of dropping them, per pipeline and stage");
+
+    public static readonly Counter<long> StageInvalidRecords = Meter.CreateCounter<long>(
+        "sluice.stage.records_invalid", "{record}", "Records a stage skipped or dead-lettered because a user function threw or a key was null, per pipeline and stage");
+
+    public static readonly Counter<long> SourceInvalidRecords = Meter.CreateCounter<long>(
+        "sluice.source.records_invalid", "{record}", "Records the operators chained to a source skipped or dead-lettered because a user function threw, per pipeline and source");
+
     public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>("sluice.source.dead_letters", "{record}", "Records a source could not deserialize and sent to its dead-letter topic (or dropped), per pipeline and source");
 
     public static readonly Histogram<long> CheckpointDuration = Meter.CreateHistogram<long>("sluice.checkpoint.duration", "ms", "Time from opening a checkpoint to committing (or failing) it");
@@ -70,4 +73,26 @@ internal static partial class SluiceInstruments
 
     /// <summary>Tags of one pipeline's series.</summary>
     public static KeyValuePair<string, object?> PipelineTag(string pipeline) => new("pipeline", pipeline);
+
+    public static KeyValuePair<string, object?> StageTag(string stage) => new("stage", stage);
+
+    public static KeyValuePair<string, object?> SourceTag(string source) => new("source", source);
+
+    /// <summary>A stage's task counted these since its previous report (totals since activation, so never negative).</summary>
+    public static void RecordStageProgress(in KeyValuePair<string, object?> pipeline, in KeyValuePair<string, object?> stage, long recordsIn, long recordsOut, long late, long lateSideOutput, long invalid)
+    {
+        AddPositive(StageRecordsIn, recordsIn, pipeline, stage);
+        AddPositive(StageRecordsOut, recordsOut, pipeline, stage);
+        AddPositive(StageLateRecords, late, pipeline, stage);
+        AddPositive(StageLateRecordsSideOutput, lateSideOutput, pipeline, stage);
+        AddPositive(StageInvalidRecords, invalid, pipeline, stage);
+    }
+
+    public static void AddPositive(Counter<long> counter, long delta, in KeyValuePair<string, object?> pipeline, in KeyValuePair<string, object?> other)
+    {
+        if (delta > 0)
+        {
+            counter.Add(delta, pipeline, other);
+        }
+    }
 }

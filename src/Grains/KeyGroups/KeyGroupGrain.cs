@@ -41,6 +41,9 @@ internal sealed partial class KeyGroupGrain(
     private IGrainTimer? _timer;
     private long _lastReportAt;
     private TaskReport? _lastReport;
+
+    /// <summary>The report whose counts the metrics hold, kept apart from <see cref="_lastReport"/> so a failed report is not counted twice.</summary>
+    private TaskReport? _publishedReport;
     private bool _finished;
     private long _publishedBatches;
     private long _publishedBareWatermarks;
@@ -95,6 +98,7 @@ internal sealed partial class KeyGroupGrain(
         _lastUpload = null;
         _finished = false;
         _lastReport = null;
+        _publishedReport = null;
         var context = new GrainTaskContext(this, _plan, _taskIndex, ServiceProvider, Now, _errors) { Attempt = attempt };
         _task = _stage.Head.Accept(new StageTaskBuilder(context, _name));
         _senders = context.Senders;
@@ -343,11 +347,16 @@ internal sealed partial class KeyGroupGrain(
 
     private void PublishMetrics(TaskReport report)
     {
-        var last = _lastReport;
-        SluiceInstruments.RecordsProcessed.Add(report.RecordsIn - (last?.RecordsIn ?? 0));
-        SluiceInstruments.LateRecordsDropped.Add(report.LateRecordsDropped - (last?.LateRecordsDropped ?? 0));
-        SluiceInstruments.LateRecordsSideOutput.Add(report.LateRecordsSideOutput - (last?.LateRecordsSideOutput ?? 0));
-        SluiceInstruments.InvalidRecords.Add(report.InvalidRecords - (last?.InvalidRecords ?? 0));
+        var last = _publishedReport;
+        _publishedReport = report;
+        SluiceInstruments.RecordStageProgress(
+            SluiceInstruments.PipelineTag(_plan.Id),
+            SluiceInstruments.StageTag(_stage.Name),
+            report.RecordsIn - (last?.RecordsIn ?? 0),
+            report.RecordsOut - (last?.RecordsOut ?? 0),
+            report.LateRecordsDropped - (last?.LateRecordsDropped ?? 0),
+            report.LateRecordsSideOutput - (last?.LateRecordsSideOutput ?? 0),
+            report.InvalidRecords - (last?.InvalidRecords ?? 0));
         SluiceInstruments.DuplicatesDropped.Add(report.DuplicatesDropped - (last?.DuplicatesDropped ?? 0));
         long batches = 0, bare = 0;
         foreach (var sender in _senders)

@@ -24,6 +24,9 @@ internal interface ISourcePartitionTask : IDisposable
 
     (int Source, int Partition) Identity { get; }
 
+    /// <summary>The source's name in the plan (the <c>source</c> tag of its metrics).</summary>
+    string SourceName { get; }
+
     /// <summary>The pipeline attempt this partition reads for; a restart reopens it for the next one.</summary>
     long Attempt { get; }
 
@@ -132,6 +135,8 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     public long RecordsRead => _recordsRead;
 
     public (int Source, int Partition) Identity => (_source.Index, _partition);
+
+    public string SourceName => _source.Name;
 
     public long Attempt => _context.Attempt;
 

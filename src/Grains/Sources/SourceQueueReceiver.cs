@@ -113,7 +113,7 @@ internal sealed partial class SourceQueueReceiver(
 
             var before = task.RecordsRead;
             task.Poll(now, output);
-            SluiceInstruments.RecordsRead.Add(task.RecordsRead - before);
+            SluiceInstruments.AddPositive(SluiceInstruments.SourceRecordsIn, task.RecordsRead - before, SluiceInstruments.PipelineTag(task.Plan.Id), SluiceInstruments.SourceTag(task.SourceName));
         }
 
         if (now - _lastCheckpointPollAt >= (long)CheckpointPollInterval.TotalMilliseconds)

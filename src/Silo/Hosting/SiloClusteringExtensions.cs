@@ -1,5 +1,6 @@
 using System.Net;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Orleans.Configuration;
 
 namespace Sluice.Silo.Hosting;
@@ -56,7 +57,10 @@ internal static class SiloClusteringExtensions
         }
         return silo.UseAzureStorageClustering(table =>
         {
-            table.TableServiceClient = new TableServiceClient(options.ConnectionString);
+            // A managed identity (Container Apps) through DefaultAzureCredential, or the connection string's key.
+            table.TableServiceClient = string.IsNullOrWhiteSpace(options.ServiceUri)
+                ? new TableServiceClient(options.ConnectionString)
+                : new TableServiceClient(new Uri(options.ServiceUri), new DefaultAzureCredential());
             if (!string.IsNullOrWhiteSpace(options.TableName))
             {
                 table.TableName = options.TableName;

@@ -56,8 +56,15 @@ internal sealed partial class SiloClusteringOptions
     /// <summary><see cref="ClusteringKinds.Localhost"/> (default) or <see cref="ClusteringKinds.AzureTable"/>.</summary>
     public string Kind { get; set; } = ClusteringKinds.Localhost;
 
-    /// <summary>Storage connection string of the membership table (AzureTable); Azurite's works.</summary>
+    /// <summary>Storage connection string of the membership table (AzureTable); Azurite's works. Or set <see cref="ServiceUri"/>.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Table service URL such as https://myaccount.table.core.windows.net (AzureTable), used with
+    /// <c>DefaultAzureCredential</c> (a managed identity; for a user-assigned one set <c>AZURE_CLIENT_ID</c>) instead
+    /// of <see cref="ConnectionString"/>.
+    /// </summary>
+    public string? ServiceUri { get; set; }
 
     /// <summary>Membership table name (AzureTable); created if missing. Orleans' default when empty.</summary>
     public string? TableName { get; set; }
@@ -117,10 +124,23 @@ internal sealed partial class SiloClusteringOptions
 
     private void ValidateAzureTable(List<string> errors)
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString))
+        var hasServiceUri = !string.IsNullOrWhiteSpace(ServiceUri);
+        if (string.IsNullOrWhiteSpace(ConnectionString) && !hasServiceUri)
         {
             errors.Add($"{SectionName}:ConnectionString is empty; AzureTable clustering needs the storage connection string of the membership table "
-                + "(for Azurite: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=...;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;).");
+                + "(for Azurite: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=...;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;), "
+                + $"or {SectionName}:ServiceUri (https://<account>.table.core.windows.net) to authenticate with DefaultAzureCredential.");
+        }
+        else if (!string.IsNullOrWhiteSpace(ConnectionString) && hasServiceUri)
+        {
+            errors.Add($"{SectionName}:ConnectionString and {SectionName}:ServiceUri are both set; set only one.");
+        }
+        else if (hasServiceUri)
+        {
+            if (!Uri.TryCreate(ServiceUri, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            {
+                errors.Add($"{SectionName}:ServiceUri '{ServiceUri}' is not an absolute http(s) URL such as https://<account>.table.core.windows.net.");
+            }
         }
         else
         {

@@ -17,8 +17,8 @@ internal sealed partial class SiloProcess : IAsyncDisposable
     private const int TailLines = 300;
 
     private readonly Process _process;
-    /// <summary>The admin API's key, required outside Development.</summary>
-    private const string ApiKey = "chaos-test-key";
+    /// <summary>The admin API's key (required outside Development) unless the settings give one (empty: none).</summary>
+    private const string DefaultApiKey = "chaos-test-key";
 
     private readonly StreamWriter _log;
     private readonly Lock _logGate = new();
@@ -26,7 +26,7 @@ internal sealed partial class SiloProcess : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (int Count, string Example)> _problems = new(StringComparer.Ordinal);
     private bool _disposed;
 
-    private SiloProcess(string name, int siloPort, int gatewayPort, int apiPort, Process process, StreamWriter log, string logPath)
+    private SiloProcess(string name, int siloPort, int gatewayPort, int apiPort, string apiKey, Process process, StreamWriter log, string logPath)
     {
         Name = name;
         SiloPort = siloPort;
@@ -36,7 +36,11 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         _process = process;
         _log = log;
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(3) };
-        Http.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        if (apiKey.Length > 0)
+        {
+            Http.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+
         StartedAt = DateTimeOffset.UtcNow;
     }
 
@@ -96,7 +100,8 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         }
 
         start.Environment["Sluice__ApiUrl"] = $"http://127.0.0.1:{apiPort}";
-        start.Environment["Sluice__ApiKey"] = ApiKey; // required outside Development
+        var apiKey = settings.TryGetValue("Sluice__ApiKey", out var given) ? given : DefaultApiKey;
+        start.Environment["Sluice__ApiKey"] = apiKey; // required outside Development
         start.Environment["Sluice__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         start.Environment["Sluice__GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
         // One line per log entry (exceptions included) with a time, so logs line up with the kills.
@@ -108,7 +113,7 @@ internal sealed partial class SiloProcess : IAsyncDisposable
         var logPath = Path.Combine(logFolder, $"{name}.log");
         var log = new StreamWriter(logPath, append: false) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dll}");
-        var silo = new SiloProcess(name, siloPort, gatewayPort, apiPort, process, log, logPath);
+        var silo = new SiloProcess(name, siloPort, gatewayPort, apiPort, apiKey, process, log, logPath);
         process.OutputDataReceived += (_, e) => silo.Record(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Record(e.Data);
         process.BeginOutputReadLine();

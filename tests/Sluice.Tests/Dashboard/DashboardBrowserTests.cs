@@ -24,6 +24,8 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await using var silo = SiloProcess.Start("dashboard-silo", artifacts, new Dictionary<string, string>
         {
             ["Sluice__ClusterId"] = $"dashboard-{Guid.NewGuid():N}",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development", // no API key: the page reads the API as a developer's silo serves it
+            ["Sluice__ApiKey"] = "",
             ["Sluice__Demo__Source"] = "generator",
             ["Sluice__Demo__RecordsPerSecond"] = "2000",
             ["Checkpoints__FileSystem__Root"] = Path.Combine(artifacts, "checkpoints"),
@@ -87,11 +89,52 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await WaitForAsync(async () => (await page.Locator("#stat-lag .value").InnerTextAsync()) != "–", "a watermark lag");
 
         // The state query box calls GET /api/pipelines/{id}/state/{name}/{key} and shows the answer or its error.
-        await page.FillAsync("#state-name", "clicks-per-user");
-        await page.FillAsync("#state-key", "user-1");
-        await page.ClickAsync("#state-query button");
-        await WaitForAsync(async () => (await page.Locator("#state-result").InnerTextAsync()) is { Length: > 0 } text && text != "querying…", "the state query's answer");
-        output.WriteLine("state query: " + await page.Locator("#state-result").InnerTextAsync());
+        var stateRequests = new List<string>();
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/state/", StringComparison.Ordinal))
+            {
+                stateRequests.Add(new Uri(request.Url).AbsolutePath);
+            }
+        };
+        var answer = await QueryStateAsync(page, "clicks-per-user", "user 1");
+        output.WriteLine("state query: " + answer);
+        Assert.Equal($"/api/pipelines/{Pipeline}/state/clicks-per-user/user%201", Assert.Single(stateRequests));
+        Assert.True(
+            answer.StartsWith("value:", StringComparison.Ordinal) || answer.StartsWith("no value for key", StringComparison.Ordinal)
+                || answer.StartsWith("State queries are not available", StringComparison.Ordinal) || answer.Contains("HTTP 404", StringComparison.Ordinal),
+            $"unexpected state query answer: {answer}");
+
+        // How the box shows each kind of answer of that endpoint (its JSON, as Sluice.AspNetCore's StateQueryView writes it).
+        var watermark = DateTimeOffset.UtcNow.AddSeconds(-3);
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 200,
+            ContentType = "application/json",
+            Body = $$"""{"pipeline":"{{Pipeline}}","state":"counts","key":"u1","found":true,"value":{"clicks":42},"eventTimeWatermark":{{watermark.ToUnixTimeMilliseconds()}},"eventTimeWatermarkUtc":"{{watermark:O}}","lastCompletedCheckpointId":7,"keyGroup":12}""",
+        }));
+        var found = await QueryStateAsync(page, "counts", "u1");
+        Assert.Contains("\"clicks\": 42", found, StringComparison.Ordinal);
+        Assert.Contains("key group 12", found, StringComparison.Ordinal);
+        Assert.Contains("last completed checkpoint: 7", found, StringComparison.Ordinal);
+        Assert.Matches(@"\(\d+(\.\d)? s behind the wall clock\)", found);
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 503,
+            ContentType = "application/problem+json",
+            Body = """{"title":"The state is not available right now; retry shortly","status":503,"detail":"Key group 12 is restoring from checkpoint 7."}""",
+        }));
+        Assert.Equal("Not available right now, retry shortly (HTTP 503): Key group 12 is restoring from checkpoint 7.", await QueryStateAsync(page, "counts", "u1"));
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
+        await page.RouteAsync("**/api/pipelines/*/state/**", route => route.FulfillAsync(new()
+        {
+            Status = 404,
+            ContentType = "application/json",
+            Body = """{"error":"Pipeline 'clicks' has no queryable state 'nope'."}""",
+        }));
+        Assert.Equal("Not found (HTTP 404): Pipeline 'clicks' has no queryable state 'nope'.", await QueryStateAsync(page, "nope", "u1"));
+        await page.UnrouteAsync("**/api/pipelines/*/state/**");
 
         // Orleans' own dashboard (grains, silos) is linked and served.
         var orleans = await page.Locator("#orleans-link").GetAttributeAsync("href");
@@ -106,6 +149,88 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         output.WriteLine($"screenshot: {screenshot}");
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot should hold a rendered page");
         Assert.True(consoleErrors.Count == 0, "the page logged errors: " + string.Join(" | ", consoleErrors));
+    }
+
+    [SkippableFact]
+    public async Task With_an_API_key_the_page_loads_asks_for_the_key_and_shows_the_pipeline_once_it_is_typed()
+    {
+        Skip.IfNot(File.Exists(Chromium), $"{Chromium} is not installed (Debian: apt-get install chromium; ./test.sh installs it when run as root)");
+        var artifacts = ArtifactsFolder();
+        var key = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await using var silo = SiloProcess.Start("dashboard-key-silo", artifacts, new Dictionary<string, string>
+        {
+            ["Sluice__ClusterId"] = $"dashboard-key-{Guid.NewGuid():N}",
+            ["Sluice__ApiKey"] = key,
+            ["Sluice__Demo__Source"] = "generator",
+            ["Sluice__Demo__RecordsPerSecond"] = "2000",
+            ["Checkpoints__FileSystem__Root"] = Path.Combine(artifacts, "checkpoints-key"),
+        });
+        await silo.WaitUntilServingAsync(Pipeline, TimeSpan.FromSeconds(120));
+
+        // Without the key: the page and its files are served (and hold no key); the data and Orleans' views are not.
+        using var anonymous = new HttpClient { BaseAddress = silo.Http.BaseAddress };
+        foreach (var file in new[] { "/", "/dashboard/dashboard.js", "/dashboard/dashboard.css" })
+        {
+            using var response = await anonymous.GetAsync(file);
+            Assert.True(response.IsSuccessStatusCode, $"{file} without the key: HTTP {(int)response.StatusCode}");
+            Assert.DoesNotContain(key, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        foreach (var data in new[] { "/api/pipelines", $"/dashboard/api/pipelines/{Pipeline}/graph", "/orleans/" })
+        {
+            using var response = await anonymous.GetAsync(data);
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.Unauthorized, $"{data} without the key: HTTP {(int)response.StatusCode}");
+        }
+
+        // Platform probes send no headers: the health endpoints are not behind the key.
+        using (var health = await anonymous.GetAsync("/health/live"))
+        {
+            Assert.NotEqual(System.Net.HttpStatusCode.Unauthorized, health.StatusCode);
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 1100 } });
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+        await page.GotoAsync($"http://127.0.0.1:{silo.ApiPort}/");
+
+        // The page asks for the key and shows no pipeline yet.
+        await page.Locator("#key-prompt").WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 30_000 });
+        Assert.Contains("API key required", await page.Locator("#connection").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#pipelines li").CountAsync());
+
+        // A wrong key is refused, the right one shows the pipeline and its stage graph.
+        await page.FillAsync("#api-key", "not-the-key");
+        await page.DispatchEventAsync("#api-key", "change");
+        await WaitForAsync(async () => (await page.Locator("#connection").InnerTextAsync()).Contains("wrong API key", StringComparison.Ordinal), "the wrong key refused");
+        await page.FillAsync("#api-key", key);
+        await page.DispatchEventAsync("#api-key", "change");
+        var listed = page.Locator($"#pipelines li[data-pipeline='{Pipeline}']");
+        await listed.WaitForAsync(new() { Timeout = 30_000 });
+        await page.Locator("#stage-graph").WaitForAsync();
+        Assert.False(await page.Locator("#key-prompt").IsVisibleAsync(), "the key prompt should go once the key works");
+        Assert.Equal(key, await page.EvaluateAsync<string>("() => localStorage.getItem('sluice.apiKey')"));
+
+        await page.ScreenshotAsync(new() { Path = Path.Combine(artifacts, "dashboard-with-key.png"), FullPage = true });
+        Assert.True(errors.Count == 0, "the page threw: " + string.Join(" | ", errors));
+    }
+
+    /// <summary>Submits the state query box and returns what it shows once the answer is in.</summary>
+    private static async Task<string> QueryStateAsync(IPage page, string name, string key)
+    {
+        await page.EvaluateAsync("() => { document.getElementById('state-result').textContent = ''; }");
+        await page.FillAsync("#state-name", name);
+        await page.FillAsync("#state-key", key);
+        await page.ClickAsync("#state-query button");
+        string text = "";
+        await WaitForAsync(async () => (text = await page.Locator("#state-result").InnerTextAsync()) is { Length: > 0 } t && t != "querying…", "the state query's answer");
+        return text;
     }
 
     private static async Task<long> ReadCountAsync(IPage page, string selector)

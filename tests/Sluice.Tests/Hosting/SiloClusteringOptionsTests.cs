@@ -51,6 +51,28 @@ public sealed class SiloClusteringOptionsTests
         }
     }
 
+    [Theory]
+    [InlineData(null, "https://acct.table.core.windows.net", null)]
+    [InlineData(Azurite, null, null)]
+    [InlineData(null, null, "Sluice:Clustering:ConnectionString is empty")]
+    [InlineData(Azurite, "https://acct.table.core.windows.net", "ConnectionString and Sluice:Clustering:ServiceUri are both set")]
+    [InlineData(null, "acct.table.core.windows.net", "Sluice:Clustering:ServiceUri 'acct.table.core.windows.net' is not an absolute http(s) URL")]
+    public void Table_clustering_takes_a_connection_string_or_a_service_url_for_a_managed_identity(string? connectionString, string? serviceUri, string? expectedError)
+    {
+        var options = Bind(("Kind", "AzureTable"), ("ConnectionString", connectionString), ("ServiceUri", serviceUri), ("AdvertisedIPAddress", "auto"));
+
+        var errors = options.Validate();
+
+        if (expectedError is null)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.Contains(expectedError, Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void A_misspelt_directory_setting_stops_the_silo_with_its_path()
     {

@@ -75,6 +75,12 @@ public sealed class OpenTelemetryInstrumentsTests(ITestOutputHelper output) : ID
             Assert.True(value > 0, $"{name} should be above zero for pipeline '{PipelineId}', was {value}");
         }
 
+        // One series per quantity: the untagged totals these replaced are gone.
+        foreach (var retired in new[] { "sluice.source.records", "sluice.task.records_in", "sluice.records.late", "sluice.records.invalid" })
+        {
+            Assert.DoesNotContain(metrics, m => m.MeterName == "Sluice" && m.Name == retired);
+        }
+
         // Alignment can take 0 ms; its histogram must still have recorded every completed checkpoint.
         Assert.True(values.ContainsKey("sluice.checkpoint.alignment"), "sluice.checkpoint.alignment was not exported");
         Assert.True(values.ContainsKey("sluice.source.consumer_lag"), "sluice.source.consumer_lag was not exported");

@@ -75,9 +75,11 @@ async function poll() {
   try {
     const result = await api("/api/pipelines");
     if (!result.ok) {
-      setConnection(result.status === 401 ? "API key required (401)" : "API error " + result.status, false);
+      setConnection(result.status === 401 ? (apiKey() ? "wrong API key (401)" : "API key required (401)") : "API error " + result.status, false);
+      askForKey(result.status === 401);
       return;
     }
+    askForKey(false);
     setConnection("live", true);
     const now = Date.now();
     for (const view of result.body) record(view, now);
@@ -94,6 +96,15 @@ async function poll() {
   } finally {
     polling = false;
   }
+}
+
+// The silo wants Sluice:ApiKey in X-Api-Key: the page holds no key, the user types it once and this browser keeps
+// it (localStorage), sending it only to this silo's API.
+function askForKey(needed) {
+  const input = $("api-key");
+  input.classList.toggle("needed", needed);
+  $("key-prompt").hidden = !needed;
+  if (needed && document.activeElement !== input) input.focus();
 }
 
 function setConnection(text, ok) {
@@ -167,6 +178,14 @@ async function renderDetail(view, now) {
   }
 }
 
+// The top of a 4-tick axis above max: 4 × a step of 1, 2, 2.5 or 5 × 10^k, so the tick labels differ (1, 2, 3, 4 rather than 1, 1, 0).
+function niceTop(max) {
+  if (!(max > 0)) return 4;
+  const rough = max / 4, power = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= rough);
+  return 4 * Math.max(1, step);
+}
+
 function drawLines(canvas, samples, series, format) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || canvas.width, height = canvas.clientHeight || canvas.height;
@@ -177,7 +196,7 @@ function drawLines(canvas, samples, series, format) {
   const left = 56, right = 8, top = 10, bottom = 20;
   let max = 0;
   for (const s of samples) for (const [key] of series) if (s[key] !== null && s[key] > max) max = s[key];
-  max = max > 0 ? max * 1.1 : 1;
+  max = niceTop(max);
   ctx.strokeStyle = "#e3e6ec"; ctx.fillStyle = "#6b7385"; ctx.font = "11px system-ui, sans-serif"; ctx.lineWidth = 1;
   for (let i = 0; i <= 4; i++) {
     const y = top + (height - top - bottom) * i / 4;
@@ -319,22 +338,49 @@ async function queryState(event) {
   out.textContent = "querying…";
   try {
     const result = await api(`/api/pipelines/${encodeURIComponent(state.selected)}/state/${encodeURIComponent(name)}/${encodeURIComponent(key)}`);
-    if (result.ok) { out.textContent = JSON.stringify(result.body, null, 2); return; }
+    if (result.ok) { out.textContent = describeAnswer(result.body); return; }
     out.className = "result error";
-    const detail = result.body && typeof result.body === "object" ? (result.body.error || result.body.detail || result.body.title || JSON.stringify(result.body)) : result.body;
-    out.textContent = result.status === 404 && !detail
-      ? "State queries are not available on this silo (HTTP 404): no endpoint answers /api/pipelines/{id}/state/{name}/{key}."
-      : `HTTP ${result.status}: ${detail || "no details"}`;
+    out.textContent = describeFailure(result);
   } catch (e) {
     out.className = "result error";
     out.textContent = "The silo did not answer: " + e.message;
   }
 }
 
+// The answer of GET /api/pipelines/{id}/state/{name}/{key}: the value, the key group's watermark, the last checkpoint.
+function describeAnswer(answer) {
+  if (!answer || typeof answer !== "object" || !("found" in answer)) return JSON.stringify(answer, null, 2);
+  const lines = [
+    answer.found ? "value: " + JSON.stringify(answer.value, null, 2) : `no value for key '${answer.key}' in '${answer.state}'`,
+    "key group " + answer.keyGroup + ", watermark " + (answer.eventTimeWatermarkUtc
+      ? answer.eventTimeWatermarkUtc + " (" + fmtMs(Date.now() - answer.eventTimeWatermark) + " behind the wall clock)"
+      : "none yet"),
+    "last completed checkpoint: " + (answer.lastCompletedCheckpointId ?? "none"),
+  ];
+  return lines.join("\n");
+}
+
+// 404 (unknown pipeline or state, or no state endpoint on this silo), 400 (a key of the wrong type), 503 (restoring).
+function describeFailure(result) {
+  const body = result.body;
+  const detail = body && typeof body === "object" ? (body.error || body.detail || body.title || JSON.stringify(body)) : body;
+  if (result.status === 404 && !detail) {
+    return "State queries are not available on this silo (HTTP 404): no endpoint answers /api/pipelines/{id}/state/{name}/{key}.";
+  }
+  if (result.status === 404) return "Not found (HTTP 404): " + detail;
+  if (result.status === 503) return "Not available right now, retry shortly (HTTP 503): " + (detail || "the key group is restoring");
+  if (result.status === 401) return "API key required (HTTP 401): type it in the API key box.";
+  return `HTTP ${result.status}: ${detail || "no details"}`;
+}
+
 // ---- start -----------------------------------------------------------------------------------------------------
 
 $("api-key").value = apiKey();
-$("api-key").addEventListener("change", (e) => { localStorage.setItem("sluice.apiKey", e.target.value); poll(); });
+$("api-key").addEventListener("change", (e) => {
+  const key = e.target.value.trim();
+  if (key) localStorage.setItem("sluice.apiKey", key); else localStorage.removeItem("sluice.apiKey");
+  poll();
+});
 $("state-query").addEventListener("submit", queryState);
 poll();
 setInterval(poll, POLL_MS);
