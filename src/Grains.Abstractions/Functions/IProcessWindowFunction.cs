@@ -1,3 +1,4 @@
+using Sluice.State;
 using Sluice.Windows;
 
 namespace Sluice.Functions;
@@ -19,6 +20,24 @@ public readonly record struct WindowContext(TimeWindow Window, long CurrentWater
     /// the allowed lateness that re-emits the window's updated result (a sink keyed by key and window can upsert it).
     /// </summary>
     public WindowFiring Firing { get; init; }
+
+    /// <summary>
+    /// State of the current key in this window (Flink's <c>windowState()</c>): kept across the window's firings (early,
+    /// on time, late) and cleared with the window when it is cleaned up (at <c>end - 1 + allowed lateness</c>; never for
+    /// global windows). Not available for merging windows (sessions), as in Flink.
+    /// </summary>
+    public IKeyedRuntimeContext WindowState
+    {
+        get => field ?? throw new InvalidOperationException("This window context carries no window state.");
+        init;
+    }
+
+    /// <summary>State of the current key across all its windows (Flink's <c>globalState()</c>); never cleared by windows.</summary>
+    public IKeyedRuntimeContext GlobalState
+    {
+        get => field ?? throw new InvalidOperationException("This window context carries no global state.");
+        init;
+    }
 }
 
 /// <summary>Why a window fired (Beam's pane timing; Flink leaves it implicit).</summary>

@@ -65,15 +65,24 @@ public sealed class JoinedStreamsOnKeys<TLeft, TRight, TKey>
 
     /// <summary>
     /// A window join: the records of a key in one window of <paramref name="assigner"/> are joined pairwise (every left with
-    /// every right) when the watermark passes the window's end. Event-time, non-merging assigners (tumbling, sliding).
+    /// every right) when the watermark passes the window's end. Event-time tumbling, sliding or session windows; with
+    /// sessions, the records of both sides form the sessions together (a gap on either side ends a session).
     /// </summary>
-    /// <exception cref="ArgumentException">The assigner is a processing-time one.</exception>
+    /// <exception cref="ArgumentException">
+    /// The assigner is a processing-time one, a session with a dynamic gap (which needs one record type), or a global window.
+    /// </exception>
     public WindowJoin<TLeft, TRight, TKey> Window(WindowAssigner assigner)
     {
         ArgumentNullException.ThrowIfNull(assigner);
         if (!assigner.IsEventTime)
         {
             throw new ArgumentException($"A window join needs an event-time window assigner; {assigner} measures processing time.", nameof(assigner));
+        }
+
+        if (assigner is MergingWindowAssigner and not Session)
+        {
+            throw new ArgumentException(
+                $"A window join merges sessions with a static gap only; {assigner} chooses its gap per record, which needs one record type, not two.", nameof(assigner));
         }
 
         return new WindowJoin<TLeft, TRight, TKey>(_keyed, assigner);
@@ -126,6 +135,11 @@ public sealed class WindowJoin<TLeft, TRight, TKey>
     {
         ArgumentNullException.ThrowIfNull(join);
         var (assigner, leftLate, rightLate) = (_assigner, _leftLate, _rightLate);
+        if (assigner is Session session)
+        {
+            return _keyed.Process(() => new SessionWindowJoinFunction<TKey, TLeft, TRight, TOut>(session, join, leftLate, rightLate), name);
+        }
+
         return _keyed.Process(() => new WindowJoinFunction<TKey, TLeft, TRight, TOut>(assigner, join, leftLate, rightLate), name);
     }
 }

@@ -12,10 +12,7 @@ namespace Sluice.Joins;
 /// millisecond, and both buffers of the window are removed. A record all of whose windows have already fired is
 /// dropped and counted as late, or sent to its side's late output (zero allowed lateness, as the window operator).
 /// </summary>
-/// <remarks>
-/// Windows are taken as the assigner gives them; a merging assigner (sessions) needs Flink's merging window set, which
-/// this function does not have, so the join refuses one (see <see cref="JoinedStreams{TLeft,TRight}"/>).
-/// </remarks>
+/// <remarks>Windows are taken as the assigner gives them; sessions merge, and are joined by <see cref="SessionWindowJoinFunction{TKey,TLeft,TRight,TOut}"/>.</remarks>
 internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoProcessFunction<TKey, TLeft, TRight, TOut>
     where TKey : notnull
 {

@@ -23,6 +23,23 @@ public sealed class KeyedStream<T, TKey>
     }
 
     /// <summary>
+    /// Tumbling count windows (Flink's <c>countWindow(size)</c>): each key's records in groups of <paramref name="size"/>,
+    /// fired and purged when a group is full; a global window with a purging <see cref="CountTrigger"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not positive.</exception>
+    public WindowedStream<T, TKey> CountWindow(long size) =>
+        new(Node, GlobalWindows.Create(), PurgingTrigger.Of(CountTrigger.Of(size)));
+
+    /// <summary>
+    /// Sliding count windows (Flink's <c>countWindow(size, slide)</c>): every <paramref name="slide"/> records of a key,
+    /// the window fires over its last <paramref name="size"/> records; a global window with a <see cref="CountTrigger"/>
+    /// of <paramref name="slide"/> and a <see cref="CountEvictor{T}"/> of <paramref name="size"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> or <paramref name="slide"/> is not positive.</exception>
+    public WindowedStream<T, TKey> CountWindow(long size, long slide) =>
+        new(Node, GlobalWindows.Create(), CountTrigger.Of(slide), evictor: Evictor.Count<T>(size));
+
+    /// <summary>
     /// Starts an interval join with <paramref name="other"/> (Flink's <c>IntervalJoin</c>): records of equal keys whose
     /// timestamps are within the bounds given next with <c>Between(lower, upper)</c> are joined.
     /// </summary>

@@ -206,6 +206,9 @@ internal sealed class WindowNode<TIn, TKey, TAcc, TResult, TOut>(
     /// <summary>Where records that are late for all their windows go; null: they are dropped and counted.</summary>
     public OutputTag<TIn>? LateDataTag { get; init; }
 
+    /// <summary>Removes records before/after the function; with one the window keeps every record (Flink's evicting window operator).</summary>
+    public IEvictor<TIn>? Evictor { get; init; }
+
     public override Type OutputType => typeof(TOut);
 
     public override TResult1 Accept<TResult1>(IStreamNodeVisitor<TResult1> visitor) => visitor.VisitWindow(this);

@@ -14,14 +14,17 @@ public sealed class WindowedStream<T, TKey>
     private readonly Trigger _trigger;
     private readonly long _allowedLateness;
     private readonly OutputTag<T>? _lateDataTag;
+    private readonly IEvictor<T>? _evictor;
 
-    internal WindowedStream(KeyByNode<T, TKey> keyBy, WindowAssigner assigner, Trigger trigger, long allowedLateness = 0, OutputTag<T>? lateDataTag = null)
+    internal WindowedStream(
+        KeyByNode<T, TKey> keyBy, WindowAssigner assigner, Trigger trigger, long allowedLateness = 0, OutputTag<T>? lateDataTag = null, IEvictor<T>? evictor = null)
     {
         _keyBy = keyBy;
         _assigner = assigner;
         _trigger = trigger;
         _allowedLateness = allowedLateness;
         _lateDataTag = lateDataTag;
+        _evictor = evictor;
     }
 
     /// <summary>Replaces the assigner's default trigger.</summary>
@@ -34,7 +37,7 @@ public sealed class WindowedStream<T, TKey>
             throw new ArgumentException($"{_assigner} merges windows, and trigger {trigger.GetType().Name} does not support merging (Trigger.CanMerge).", nameof(trigger));
         }
 
-        return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger, _allowedLateness, _lateDataTag);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, trigger, _allowedLateness, _lateDataTag, _evictor);
     }
 
     /// <summary>
@@ -51,7 +54,7 @@ public sealed class WindowedStream<T, TKey>
             throw new ArgumentOutOfRangeException(nameof(lateness), lateness, "AllowedLateness must not be negative.");
         }
 
-        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, (long)lateness.TotalMilliseconds, _lateDataTag);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, (long)lateness.TotalMilliseconds, _lateDataTag, _evictor);
     }
 
     /// <summary>
@@ -62,7 +65,19 @@ public sealed class WindowedStream<T, TKey>
     public WindowedStream<T, TKey> SideOutputLateData(OutputTag<T> tag)
     {
         ArgumentNullException.ThrowIfNull(tag);
-        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, _allowedLateness, tag);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, _allowedLateness, tag, _evictor);
+    }
+
+    /// <summary>
+    /// Removes records from a window before or after its function runs (Flink's <c>evictor</c>): see
+    /// <see cref="Sluice.Windows.Evictor"/> for count, time and delta evictors, or implement <see cref="IEvictor{T}"/>.
+    /// The window then keeps every record with its timestamp in the state backend, and an aggregate or reduce is computed
+    /// over what the evictor leaves when the window fires.
+    /// </summary>
+    public WindowedStream<T, TKey> Evictor(IEvictor<T> evictor)
+    {
+        ArgumentNullException.ThrowIfNull(evictor);
+        return new WindowedStream<T, TKey>(_keyBy, _assigner, _trigger, _allowedLateness, _lateDataTag, evictor);
     }
 
     /// <summary>Incremental aggregation; emits the aggregate's result per key and window.</summary>
@@ -120,6 +135,7 @@ public sealed class WindowedStream<T, TKey>
         {
             AllowedLateness = _allowedLateness,
             LateDataTag = _lateDataTag,
+            Evictor = _evictor,
         };
         return new DataStream<TOut>(node);
     }

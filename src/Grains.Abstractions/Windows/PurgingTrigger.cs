@@ -19,6 +19,9 @@ public sealed class PurgingTrigger : Trigger
     public override TriggerResult OnElement(long timestamp, TimeWindow window, ITriggerContext context) =>
         Purging(Nested.OnElement(timestamp, window, context));
 
+    public override TriggerResult OnElement<T>(T element, long timestamp, TimeWindow window, ITriggerContext context) =>
+        Purging(Nested.OnElement(element, timestamp, window, context));
+
     public override TriggerResult OnEventTime(long time, TimeWindow window, ITriggerContext context) =>
         Purging(Nested.OnEventTime(time, window, context));
 

@@ -1,3 +1,5 @@
+using Sluice.State;
+
 namespace Sluice.Windows;
 
 /// <summary>What a trigger decides for a window (Flink's <c>TriggerResult</c>).</summary>
@@ -24,15 +26,39 @@ public interface ITriggerContext
     void DeleteEventTimeTimer(long time);
 
     void DeleteProcessingTimeTimer(long time);
+
+    /// <summary>
+    /// A value kept for the current key and window (Flink's <c>getPartitionedState</c>), in the state backend, so it is
+    /// checkpointed with the window; a trigger clears it in <see cref="Trigger.Clear"/>.
+    /// </summary>
+    IValueState<T> GetState<T>(ValueStateDescriptor<T> descriptor);
+
+    /// <summary>A reducing value kept for the current key and window (a count, the next firing time).</summary>
+    IReducingState<T> GetReducingState<T>(ReducingStateDescriptor<T> descriptor);
+
+    /// <summary>
+    /// Only in <see cref="Trigger.OnMerge"/>: folds the state of the windows that merged into the merged window's
+    /// (Flink's <c>OnMergeContext.mergePartitionedState</c>).
+    /// </summary>
+    void MergeReducingState<T>(ReducingStateDescriptor<T> descriptor);
 }
 
 /// <summary>
 /// Decides when a window's contents are emitted (Flink's <c>Trigger</c>). Triggers are shared across
-/// keys and windows, so they keep their state in timers, not in fields.
+/// keys and windows, so they keep their state in timers and in the context's per-window state, never in fields.
+/// Subclass it for a custom trigger.
 /// </summary>
 public abstract class Trigger
 {
     public abstract TriggerResult OnElement(long timestamp, TimeWindow window, ITriggerContext context);
+
+    /// <summary>
+    /// Called for every record added to <paramref name="window"/>; the operator always calls this overload. Override it
+    /// when the decision needs the record itself (as <see cref="DeltaTrigger{T}"/> does); by default it asks the
+    /// timestamp-only overload.
+    /// </summary>
+    public virtual TriggerResult OnElement<T>(T element, long timestamp, TimeWindow window, ITriggerContext context) =>
+        OnElement(timestamp, window, context);
 
     public abstract TriggerResult OnEventTime(long time, TimeWindow window, ITriggerContext context);
 

@@ -11,6 +11,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly MergingWindowSet? _merging;
     private TimeWindow[] _mergeScratch = new TimeWindow[4];
 
+    /// <summary>How many windows of <see cref="_mergeScratch"/> are merging right now (for the trigger's state merge); -1 outside a merge.</summary>
+    private int _mergedCount = -1;
+
     private bool AddToMergingWindows(TKey key, TIn value, long timestamp, int count)
     {
         var merging = _merging!;
@@ -32,9 +35,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             merging.TryGetStateWindow(window, out var stateWindow);
             _scope = new WindowScope<TKey>(key, window);
             _contents.SetCurrentNamespace(stateWindow);
-            _contents.Add(value);
+            _contents.Add(value, timestamp);
             _firing = FiringOf(window);
-            Apply(_trigger.OnElement(timestamp, window, this));
+            Apply(_trigger.OnElement(value, timestamp, window, this));
             RegisterCleanupTimer(window);
         }
 
@@ -51,8 +54,6 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         var key = _scope.Key;
-        _scope = new WindowScope<TKey>(key, mergeResult);
-        _trigger.OnMerge(mergeResult, this);
         if (_mergeScratch.Length < mergedWindows.Length)
         {
             _mergeScratch = new TimeWindow[mergedWindows.Length * 2];
@@ -60,6 +61,17 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
 
         // The span points into the set's scratch list; copy before calling out (a trigger must not, but could, touch the set).
         mergedWindows.CopyTo(_mergeScratch);
+        _scope = new WindowScope<TKey>(key, mergeResult);
+        _mergedCount = mergedWindows.Length;
+        try
+        {
+            _trigger.OnMerge(mergeResult, this);
+        }
+        finally
+        {
+            _mergedCount = -1;
+        }
+
         for (var i = 0; i < mergedWindows.Length; i++)
         {
             var merged = _mergeScratch[i];

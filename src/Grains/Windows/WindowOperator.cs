@@ -17,7 +17,7 @@ namespace Sluice.Windows;
 /// window), the trigger decides when to fire through timers, and the emitter turns a fired accumulator into output
 /// records stamped with the window's max timestamp. The operator owns no state of its own besides its timers.
 /// </summary>
-internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : IKeyedOperator<TIn, TKey>, ITriggerContext
+internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : IKeyedOperator<TIn, TKey>, ITriggerContext, IEvictorContext
     where TKey : notnull
 {
     private readonly WindowAssigner _assigner;
@@ -26,7 +26,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private readonly IAggregateFunction<TIn, TAcc, TResult> _aggregate;
     private readonly IProcessWindowFunction<TResult, TOut, TKey>? _windowFunction;
     private readonly IKeyedStateBackend<TKey> _backend;
-    private readonly IInternalAggregatingState<TimeWindow, TIn, TAcc, TResult> _contents;
+    private readonly IWindowContents<TIn, TResult> _contents;
+    private readonly IStateSerializer<TimeWindow> _windowNamespaces;
+    private readonly WindowProcessState<TKey> _processState;
     private readonly StateTime _time;
     private readonly TimerService<WindowScope<TKey>> _timers = new();
     private readonly TimeWindow[] _assigned;
@@ -43,7 +45,7 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     private WindowFiring _firing;
 
     /// <summary>The name of the window contents' state in the backend.</summary>
-    public const string ContentsState = "_window-contents";
+    public const string ContentsState = WindowOperatorNames.ContentsState;
 
     public WindowOperator(
         WindowNode<TIn, TKey, TAcc, TResult, TOut> node,
@@ -64,7 +66,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         _windowFunction = node.WindowFunction;
         _backend = backend;
         _time = backend.Time;
-        _contents = backend.GetAggregatingState(serializers.Get<TimeWindow>(), new AggregatingStateDescriptor<TIn, TAcc, TResult>(ContentsState, _aggregate));
+        _contents = WindowContents.Create(backend, serializers, _aggregate, node.Evictor);
+        _windowNamespaces = serializers.Get<TimeWindow>();
+        _processState = new WindowProcessState<TKey>(backend, serializers, _assigner is MergingWindowAssigner);
         _snapshotSerializer = serializers.Get<WindowSnapshot<TKey>>();
         _assigned = new TimeWindow[_assigner.MaxWindowsPerRecord];
         _elementAssigner = _assigner as IElementWindowAssigner<TIn>;
@@ -131,9 +135,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
             accepted = true;
             _scope = new WindowScope<TKey>(key, window);
             _contents.SetCurrentNamespace(window);
-            _contents.Add(value);
+            _contents.Add(value, timestamp);
             _firing = FiringOf(window);
-            Apply(_trigger.OnElement(timestamp, window, this));
+            Apply(_trigger.OnElement(value, timestamp, window, this));
             RegisterCleanupTimer(window);
         }
 
@@ -157,11 +161,9 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
                 continue;
             }
 
-            if (_contents.TryGetAccumulator(out _))
-            {
-                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
-                Apply(_trigger.OnEventTime(time, scope.Window, this));
-            }
+            // As in Flink the trigger hears every timer, with or without contents (a purged window keeps its continuous timers).
+            _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
+            Apply(_trigger.OnEventTime(time, scope.Window, this));
 
             if (_assigner.IsEventTime && time == CleanupTime(scope.Window))
             {
@@ -181,11 +183,8 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
                 continue;
             }
 
-            if (_contents.TryGetAccumulator(out _))
-            {
-                _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
-                Apply(_trigger.OnProcessingTime(time, scope.Window, this));
-            }
+            _firing = time == scope.Window.MaxTimestamp ? WindowFiring.OnTime : FiringOf(scope.Window);
+            Apply(_trigger.OnProcessingTime(time, scope.Window, this));
 
             if (!_assigner.IsEventTime && time == CleanupTime(scope.Window))
             {
@@ -203,6 +202,32 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     void ITriggerContext.DeleteEventTimeTimer(long time) => _timers.DeleteEventTime(_scope, time);
 
     void ITriggerContext.DeleteProcessingTimeTimer(long time) => _timers.DeleteProcessingTime(_scope, time);
+
+    IValueState<T> ITriggerContext.GetState<T>(ValueStateDescriptor<T> descriptor)
+    {
+        var state = _backend.GetValueState(_windowNamespaces, descriptor);
+        state.SetCurrentNamespace(_scope.Window);
+        return state;
+    }
+
+    IReducingState<T> ITriggerContext.GetReducingState<T>(ReducingStateDescriptor<T> descriptor)
+    {
+        var state = _backend.GetReducingState(_windowNamespaces, descriptor);
+        state.SetCurrentNamespace(_scope.Window);
+        return state;
+    }
+
+    void ITriggerContext.MergeReducingState<T>(ReducingStateDescriptor<T> descriptor)
+    {
+        if (_mergedCount < 0)
+        {
+            throw new InvalidOperationException($"Window stage '{_name}': trigger state can only be merged while windows merge (Trigger.OnMerge).");
+        }
+
+        var state = _backend.GetReducingState(_windowNamespaces, descriptor);
+        state.MergeNamespaces(_scope.Window, _mergeScratch.AsSpan(0, _mergedCount));
+        state.SetCurrentNamespace(_scope.Window);
+    }
 
     /// <summary>
     /// Makes a timer's key and window current, with the contents' namespace the window's state window; false for a timer
@@ -267,11 +292,12 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
     /// <summary>Acts on a trigger's answer for the current scope (the backend's current key and the contents' namespace).</summary>
     private void Apply(TriggerResult result)
     {
-        if ((result & TriggerResult.Fire) != 0 && _contents.TryGetAccumulator(out var accumulator))
+        if ((result & TriggerResult.Fire) != 0 && _contents.TryGetResult(_scope.Window, this, out var contents))
         {
             try
             {
-                Emit(accumulator);
+                Emit(contents);
+                _contents.AfterEmit(_scope.Window, this);
             }
             catch (Exception ex)
             {
@@ -288,17 +314,18 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
     }
 
+    /// <summary>Flink's <c>clearAllState</c>: the window's contents, its trigger state and timers, and its per-window process state.</summary>
     private void Clear()
     {
         _contents.Clear();
         _trigger.Clear(_scope.Window, this);
+        _processState.ClearWindow(_scope.Window);
         _merging?.RetireWindow(_scope.Window);
     }
 
-    private void Emit(TAcc accumulator)
+    private void Emit(TResult result)
     {
         var window = _scope.Window;
-        var result = _aggregate.GetResult(accumulator);
         _collector.Timestamp = window.MaxTimestamp;
         if (_windowFunction is null)
         {
@@ -308,7 +335,14 @@ internal sealed partial class WindowOperator<TIn, TKey, TAcc, TResult, TOut> : I
         }
 
         _single.Value = result;
-        _windowFunction.Process(_scope.Key, new WindowContext(window, CurrentWatermark, _time.ProcessingTime()) { Firing = _firing }, _single, _collector);
+        _processState.SetWindow(window);
+        var context = new WindowContext(window, CurrentWatermark, _time.ProcessingTime())
+        {
+            Firing = _firing,
+            WindowState = _processState.Window,
+            GlobalState = _processState.Global,
+        };
+        _windowFunction.Process(_scope.Key, context, _single, _collector);
         _single.Value = default!;
     }
 }

@@ -15,7 +15,7 @@ public static class StateBackendCases
     public static TheoryData<StateBackend> All => [StateBackend.Heap];
 
     internal static IStateSerializerProvider Serializers { get; } = new OrleansStateSerializers(new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(KeyedStateSnapshot).Assembly).AddAssembly(typeof(Sluice.Windows.TimeWindow).Assembly))
+        .AddSerializer(b => b.AddAssembly(typeof(KeyedStateSnapshot).Assembly).AddAssembly(typeof(Sluice.Windows.TimeWindow).Assembly).AddAssembly(typeof(StateBackendCases).Assembly))
         .BuildServiceProvider());
 
     internal static IKeyedStateBackend<TKey> Create<TKey>(StateBackend kind, Func<long>? clock = null, int keyGroup = 0)

@@ -12,24 +12,33 @@ namespace Sluice.Tests.Windows;
 /// <c>assertOutputEqualsSorted</c> does) and the same late side output. Each case names the Flink test it comes from.
 /// Flink's inputs are <c>(key, 1)</c>-style tuples summed by a reducer; here the same tuples are summed by the window.
 /// </summary>
-public sealed class FlinkWindowOperatorConformanceTests
+public sealed partial class FlinkWindowOperatorConformanceTests
 {
     private static readonly OutputTag<Click> LateTag = new("late");
 
-    public static TheoryData<string> Cases => [.. All.Keys];
+    public static TheoryData<string> Cases => [.. TimeWindowCases.Keys, .. GlobalAndEvictingCases.Keys];
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void Replays_flink_window_operator_test(string flinkTest)
     {
-        var c = All[flinkTest];
+        var c = TimeWindowCases.TryGetValue(flinkTest, out var timeCase) ? timeCase : GlobalAndEvictingCases[flinkTest];
         var h = new WindowHarness<Click, Out>(
             keyed =>
             {
                 var windowed = keyed.Window(c.Assigner()).AllowedLateness(TimeSpan.FromMilliseconds(c.Lateness)).SideOutputLateData(LateTag);
-                if (c.Purging)
+                if (c.Trigger is { } trigger)
+                {
+                    windowed = windowed.Trigger(trigger());
+                }
+                else if (c.Purging)
                 {
                     windowed = windowed.Trigger(PurgingTrigger.Of(EventTimeTrigger.Instance));
+                }
+
+                if (c.Evictor is { } evictor)
+                {
+                    windowed = windowed.Evictor(evictor());
                 }
 
                 return windowed.Aggregate(Aggregates.Sum<Click>(x => x.Value), new ToOut(), "flink");
@@ -67,7 +76,7 @@ public sealed class FlinkWindowOperatorConformanceTests
 
     private static readonly long[] FlinkOutOfOrder = [3999, 3000, 20, 0, 999, 1998, 1999, 1000];
 
-    private static readonly Dictionary<string, FlinkCase> All = new()
+    private static readonly Dictionary<string, FlinkCase> TimeWindowCases = new()
     {
         ["testTumblingEventTimeWindowsReduce"] = new(() => Tumbling.Of(S(3)), 0, false,
         [
@@ -204,7 +213,14 @@ public sealed class FlinkWindowOperatorConformanceTests
     /// <summary>What Flink's test asserts was emitted since the previous assertion.</summary>
     private sealed record Emitted(Out[] Outputs) : Step;
 
-    private sealed record FlinkCase(Func<WindowAssigner> Assigner, long Lateness, bool Purging, Step[] Steps, Element[]? SideOutput = null);
+    private sealed record FlinkCase(Func<WindowAssigner> Assigner, long Lateness, bool Purging, Step[] Steps, Element[]? SideOutput = null)
+    {
+        /// <summary>The Flink test's trigger when it is not (purging) event time.</summary>
+        public Func<Trigger>? Trigger { get; init; }
+
+        /// <summary>The Flink test's evictor (EvictingWindowOperatorTest).</summary>
+        public Func<IEvictor<Click>>? Evictor { get; init; }
+    }
 
     private sealed class ToOut : IProcessWindowFunction<long, Out, string>
     {

@@ -21,6 +21,7 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
 {
     private readonly Func<IWindowOperatorAccess> _create;
     private IWindowOperatorAccess _operator;
+    private long _now;
 
     public WindowHarness(Func<KeyedStream<TIn, string>, DataStream<TOut>> window, Func<TIn, string> key, OutputTag<TIn>? lateTag = null, StateBackend backend = StateBackend.Heap)
     {
@@ -59,6 +60,14 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
         return this;
     }
 
+    /// <summary>Moves the processing-time clock to <paramref name="now"/> and fires the processing-time timers due by then.</summary>
+    public WindowHarness<TIn, TOut> ProcessingTime(long now)
+    {
+        _now = now;
+        _operator.OnProcessingTime(now);
+        return this;
+    }
+
     /// <summary>Takes the output so far (and forgets it), for asserting what one step emitted.</summary>
     public List<(TOut Value, long Timestamp)> Drain()
     {
@@ -87,6 +96,8 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
         void ProcessElement(TIn value, long timestamp);
 
         void OnWatermark(long watermark);
+
+        void OnProcessingTime(long now);
 
         byte[] Snapshot();
 
@@ -119,7 +130,7 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
             var op = new WindowOperator<TIn1, TKey, TAcc, TResult, TOut1>(
                 node,
                 (IRecordSink<TOut1>)(object)_harness,
-                StateBackendCases.Create<TKey>(_backend),
+                StateBackendCases.Create<TKey>(_backend, () => _harness._now),
                 StateBackendCases.Serializers,
                 counters,
                 new UserErrorReporter(NullLogger.Instance, "test", () => 0, ErrorPolicy.Fail),
@@ -140,6 +151,8 @@ internal sealed class WindowHarness<TIn, TOut> : IRecordSink<TOut>
             op.ProcessElement((TKey)(object)key(value), (TIn1)(object)value!, timestamp);
 
         public void OnWatermark(long watermark) => op.OnWatermark(watermark);
+
+        public void OnProcessingTime(long now) => op.OnProcessingTime(now);
 
         public byte[] Snapshot() => op.Snapshot();
 
