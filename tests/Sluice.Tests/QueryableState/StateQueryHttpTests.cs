@@ -63,7 +63,7 @@ public sealed class StateQueryHttpTests(QueryClusterFixture fixture) : IClassFix
     /// <summary>The admin API as a host would map it, in a test server, on the test cluster's client and a silo's registry.</summary>
     private async Task<WebApplication> StartApiAsync()
     {
-        var builder = WebApplication.CreateBuilder();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" }); // no API key: the admin API is open in Development
         builder.WebHost.UseTestServer();
         var silo = (InProcessSiloHandle)fixture.Cluster.Cluster.Primary!;
         builder.Services.AddSingleton<IGrainFactory>(fixture.Cluster.Cluster.Client!);
