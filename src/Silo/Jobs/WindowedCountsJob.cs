@@ -10,7 +10,7 @@ namespace Sluice.Silo.Jobs;
 
 /// <summary>
 /// The windowed-counts job: JSON events from a Kafka topic -> event-time watermarks -> KeyBy(key) -> tumbling-window
-/// count -> exactly-once JSON Lines files. Small on purpose: its output is easy to check against a brute-force count
+/// count -> exactly-once JSON Lines files, or exactly once to a Kafka topic (<see cref="WindowedCountsOptions.OutputTopic"/>). Small on purpose: its output is easy to check against a brute-force count
 /// of what was produced, which is what the multi-process chaos test does while silos are killed.
 /// </summary>
 internal static class WindowedCountsJob
@@ -52,11 +52,35 @@ internal static class WindowedCountsJob
             watermarks = watermarks.WithIdleness(idle);
         }
 
-        pipeline.From(source)
+        var counts = pipeline.From(source)
             .WithTimestamps(e => e.Timestamp, watermarks)
             .KeyBy(e => e.Key)
             .Window(Tumbling.Of(options.Window))
-            .Aggregate(Aggregates.Count<CountedEvent>(), (key, window, count) => new WindowCount(key, window.Start, window.End, count), "count-per-key")
+            .Aggregate(Aggregates.Count<CountedEvent>(), (key, window, count) => new WindowCount(key, window.Start, window.End, count), "count-per-key");
+        if (!string.IsNullOrWhiteSpace(options.OutputTopic))
+        {
+            var sinkOptions = new KafkaSinkOptions
+            {
+                BootstrapServers = bootstrapServers,
+                Topic = options.OutputTopic,
+                Guarantee = options.OutputGuarantee,
+                TransactionalIdPrefix = options.ResolvedTransactionalIdPrefix,
+            };
+            if (!string.IsNullOrWhiteSpace(options.CommitMarkerTopic))
+            {
+                sinkOptions.CommitMarkerTopic = options.CommitMarkerTopic;
+            }
+
+            counts.SinkTo(new KafkaSink<WindowCount>(
+                $"kafka:{options.OutputTopic}",
+                sinkOptions,
+                KafkaFormats.Json(WindowedCountsJson.Default.WindowCount),
+                c => c.Key,
+                options.SinkParallelism) { LoggerFactory = loggers });
+            return pipeline;
+        }
+
+        counts
             .ToFiles(
                 "files",
                 FileFormats.JsonLines(WindowedCountsJson.Default.WindowCount),
