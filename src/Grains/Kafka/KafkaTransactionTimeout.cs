@@ -23,27 +23,33 @@ internal static class KafkaTransactionTimeout
         }
     }
 
-    /// <summary>Reads the setting from every broker; a cluster that does not answer DescribeConfigs (the embedded one) is logged and not checked.</summary>
+    /// <summary>
+    /// Reads the setting from every broker, one DescribeConfigs call each (librdkafka allows one BROKER resource per call);
+    /// a broker that does not answer (the embedded cluster) is logged and not checked.
+    /// </summary>
     public static async Task CheckAsync(IAdminClient admin, string sinkName, TimeSpan configured, ILogger logger)
     {
         var metadata = admin.GetMetadata(TimeSpan.FromSeconds(15));
-        var resources = metadata.Brokers.ConvertAll(b => new ConfigResource { Type = ResourceType.Broker, Name = b.BrokerId.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        List<DescribeConfigsResult> results;
-        try
+        foreach (var broker in metadata.Brokers)
         {
-            results = await admin.DescribeConfigsAsync(resources, new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(15) });
-        }
-        catch (KafkaException ex)
-        {
-            logger.LogWarning("Kafka sink '{Sink}': could not read {Setting} from the brokers ({Reason}); {Option} is not checked against it.", sinkName, BrokerSetting, ex.Error.Reason, nameof(KafkaSinkOptions.TransactionTimeout));
-            return;
-        }
-
-        foreach (var result in results)
-        {
-            if (result.Entries.TryGetValue(BrokerSetting, out var entry) && long.TryParse(entry.Value, System.Globalization.CultureInfo.InvariantCulture, out var max))
+            var resource = new ConfigResource { Type = ResourceType.Broker, Name = broker.BrokerId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            List<DescribeConfigsResult> results;
+            try
             {
-                Check(sinkName, configured, max, result.ConfigResource.Name);
+                results = await admin.DescribeConfigsAsync([resource], new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(15) });
+            }
+            catch (KafkaException ex)
+            {
+                logger.LogWarning("Kafka sink '{Sink}': could not read {Setting} from broker {Broker} ({Reason}); {Option} is not checked against it.", sinkName, BrokerSetting, resource.Name, ex.Error.Reason, nameof(KafkaSinkOptions.TransactionTimeout));
+                continue;
+            }
+
+            foreach (var result in results)
+            {
+                if (result.Entries.TryGetValue(BrokerSetting, out var entry) && long.TryParse(entry.Value, System.Globalization.CultureInfo.InvariantCulture, out var max))
+                {
+                    Check(sinkName, configured, max, result.ConfigResource.Name);
+                }
             }
         }
     }

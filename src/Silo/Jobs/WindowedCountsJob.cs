@@ -10,8 +10,7 @@ namespace Sluice.Silo.Jobs;
 
 /// <summary>
 /// The windowed-counts job: JSON events from a Kafka topic -> event-time watermarks -> KeyBy(key) -> tumbling-window
-/// count -> exactly-once JSON Lines files, or a Kafka topic (exactly once by default: <c>Jobs:WindowedCounts:OutputTopic</c>,
-/// <c>OutputGuarantee</c>). Small on purpose: its output is easy to check against a brute-force count
+/// count -> exactly-once JSON Lines files, or exactly once to a Kafka topic (<see cref="WindowedCountsOptions.OutputTopic"/>). Small on purpose: its output is easy to check against a brute-force count
 /// of what was produced, which is what the multi-process chaos test does while silos are killed.
 /// </summary>
 internal static class WindowedCountsJob
@@ -58,25 +57,31 @@ internal static class WindowedCountsJob
             .KeyBy(e => e.Key)
             .Window(Tumbling.Of(options.Window))
             .Aggregate(Aggregates.Count<CountedEvent>(), (key, window, count) => new WindowCount(key, window.Start, window.End, count), "count-per-key");
-        if (options.WritesToKafka)
+        if (!string.IsNullOrWhiteSpace(options.OutputTopic))
         {
-            var sink = new KafkaSink<WindowCount>(
+            var sinkOptions = new KafkaSinkOptions
+            {
+                BootstrapServers = bootstrapServers,
+                Topic = options.OutputTopic,
+                Guarantee = options.OutputGuarantee,
+                TransactionalIdPrefix = options.ResolvedTransactionalIdPrefix,
+            };
+            if (!string.IsNullOrWhiteSpace(options.CommitMarkerTopic))
+            {
+                sinkOptions.CommitMarkerTopic = options.CommitMarkerTopic;
+            }
+
+            counts.SinkTo(new KafkaSink<WindowCount>(
                 $"kafka:{options.OutputTopic}",
-                new KafkaSinkOptions
-                {
-                    BootstrapServers = bootstrapServers,
-                    Topic = options.OutputTopic!,
-                    Guarantee = options.OutputGuarantee,
-                    TransactionalIdPrefix = options.ResolvedTransactionalIdPrefix,
-                },
+                sinkOptions,
                 KafkaFormats.Json(WindowedCountsJson.Default.WindowCount),
-                count => count.Key,
-                options.SinkParallelism) { LoggerFactory = loggers };
-            counts.SinkTo(sink);
+                c => c.Key,
+                options.SinkParallelism) { LoggerFactory = loggers });
             return pipeline;
         }
 
-        counts.ToFiles(
+        counts
+            .ToFiles(
                 "files",
                 FileFormats.JsonLines(WindowedCountsJson.Default.WindowCount),
                 new FileSinkOptions

@@ -22,6 +22,9 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
 {
     private const string Pipeline = "windowed-counts";
     private const string Topic = "events";
+    private const string OutputTopic = "counts";
+    private const string MarkerTopic = "_sluice-kafka-commits";
+    private const int OutputPartitions = 2;
     private const int Silos = 3;
     private const int Partitions = 6;
     private const int Keys = 200;
@@ -29,6 +32,9 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
     private const int Kills = 6;
     private const int GracefulStops = 3;
     private const long WindowMs = 1_000;
+
+    /// <summary>A real Kafka broker (host:port) for the exactly-once variant that reads with read_committed.</summary>
+    private const string RealBrokerVariable = "SLUICE_KAFKA_BOOTSTRAP";
 
     /// <summary>Set to keep the working folder (silo logs, checkpoints, output) of a passing run too.</summary>
     private const string KeepFolderVariable = "SLUICE_CHAOS_KEEP";
@@ -48,6 +54,26 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
         RunAsync(graceful: false, Kills, ProduceFor);
 
     /// <summary>
+    /// The same kills with the counts written to a Kafka topic exactly once. The embedded broker shows aborted
+    /// transactions, so the check reads (sink task, epoch) from every record's headers: every epoch has its commit marker,
+    /// however often it was produced its distinct records count once, and no window is in two epochs; together they must
+    /// equal the oracle.
+    /// </summary>
+    [SkippableFact]
+    public Task Killing_a_random_silo_every_10_s_with_a_Kafka_exactly_once_sink_loses_nothing_and_every_epoch_holds_the_oracles_counts() =>
+        RunAsync(graceful: false, Kills, ProduceFor, KafkaOutput.Embedded);
+
+    /// <summary>Against a real broker, which filters aborted transactions: a read_committed consumer sees exactly the oracle, each epoch once.</summary>
+    [SkippableFact]
+    public Task Killing_a_random_silo_every_10_s_with_a_Kafka_exactly_once_sink_on_a_real_broker_shows_read_committed_readers_exactly_the_oracle()
+    {
+        Skip.If(
+            string.IsNullOrEmpty(Environment.GetEnvironmentVariable(RealBrokerVariable)),
+            $"needs a real Kafka broker with transactions: set {RealBrokerVariable}=host:port (e.g. infra/compose.kafka.yml); the embedded mock cluster neither fences nor filters aborted transactions");
+        return RunAsync(graceful: false, Kills, ProduceFor, KafkaOutput.RealBroker);
+    }
+
+    /// <summary>
     /// The same job, load and check, but the silos are stopped with SIGTERM (what a container platform sends when it
     /// scales in or replaces a revision): their key groups, sink tasks and the coordinator migrate and their source
     /// partitions are handed over, so besides the exact output the pipeline must never have restarted.
@@ -56,7 +82,14 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
     public Task Stopping_a_random_silo_gracefully_every_10_s_moves_its_work_without_a_restart_and_neither_loses_nor_duplicates_a_window_count() =>
         RunAsync(graceful: true, GracefulStops, GracefulProduceFor);
 
-    private async Task RunAsync(bool graceful, int disruptions, TimeSpan produceFor)
+    private enum KafkaOutput
+    {
+        None,
+        Embedded,
+        RealBroker,
+    }
+
+    private async Task RunAsync(bool graceful, int disruptions, TimeSpan produceFor, KafkaOutput kafkaOutput = KafkaOutput.None)
     {
         Skip.If(azurite.SkipReason is not null, azurite.SkipReason);
         var seed = Environment.TickCount;
@@ -70,8 +103,31 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
         Print($"seed {seed}; cluster '{clusterId}'; working folder {root}");
 
         using var kafka = EmbeddedKafka.Start(brokers: 3);
-        kafka.CreateTopic(Topic, Partitions);
-        var settings = SiloSettings(azurite.ConnectionString, kafka.BootstrapServers, clusterId, checkpoints, outputFolder);
+        var bootstrap = kafkaOutput == KafkaOutput.RealBroker ? Environment.GetEnvironmentVariable(RealBrokerVariable)! : kafka.BootstrapServers;
+        // A real broker keeps topics between runs: every name of this run is new there.
+        var run = kafkaOutput == KafkaOutput.RealBroker ? $"-{clusterId}" : string.Empty;
+        var topics = new ChaosTopics($"{Topic}{run}", $"{OutputTopic}{run}", $"{MarkerTopic}{run}");
+        await topics.CreateAsync(bootstrap, kafka, Partitions, OutputPartitions, kafkaOutput != KafkaOutput.RealBroker);
+        var settings = SiloSettings(azurite.ConnectionString, bootstrap, clusterId, checkpoints, outputFolder, topics.Input);
+        if (kafkaOutput != KafkaOutput.None)
+        {
+            settings["Jobs__WindowedCounts__OutputTopic"] = topics.Output;
+            settings["Jobs__WindowedCounts__CommitMarkerTopic"] = topics.Markers;
+            settings["Jobs__WindowedCounts__TransactionalIdPrefix"] = $"chaos{run}";
+        }
+
+        var isolation = kafkaOutput == KafkaOutput.RealBroker ? Confluent.Kafka.IsolationLevel.ReadCommitted : Confluent.Kafka.IsolationLevel.ReadUncommitted;
+        KafkaSinkOutput? lastKafkaOutput = null;
+        List<(ChaosWindowCount Count, string File)> ReadOutput()
+        {
+            if (kafkaOutput == KafkaOutput.None)
+            {
+                return CommittedOutput.Read(outputFolder);
+            }
+
+            lastKafkaOutput = KafkaSinkOutput.Read(bootstrap, topics.Output, OutputPartitions, topics.Markers, isolation);
+            return lastKafkaOutput.Counts;
+        }
 
         var silos = new List<SiloProcess>();
         var kills = new List<(SiloProcess Silo, DateTimeOffset At, TimeSpan Elapsed, SiloProcess Replacement)>();
@@ -91,7 +147,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             Print($"{Silos} silos serving after {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", silos.Select(s => $"{s.Name}: silo {s.SiloPort}, api {s.ApiPort}"))})");
             observer = new ChaosObserver(Pipeline, checkpoints, outputFolder, () => Snapshot(silos), azurite.ConnectionString, clusterId);
 
-            using var producer = new ChaosProducer(kafka.BootstrapServers, Topic, Partitions, Keys, RecordsPerSecond, MaxDisorder, seed);
+            using var producer = new ChaosProducer(bootstrap, topics.Input, Partitions, Keys, RecordsPerSecond, MaxDisorder, seed);
             producer.Start(produceFor);
             var producing = Stopwatch.StartNew();
             Print($"producing {RecordsPerSecond:N0} records/s for {produceFor.TotalSeconds:N0} s to {Partitions} partitions, {Keys} keys, disorder <= {MaxDisorder.TotalMilliseconds} ms");
@@ -133,10 +189,10 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             Print($"production ended at +{producing.Elapsed.TotalSeconds:F1} s: {produced.Count:N0} records acknowledged, end markers written");
 
             var expected = WindowCountOracle.Count(produced, WindowMs);
-            var comparison = await WaitForOutputAsync(expected, outputFolder, observer, silos);
+            var comparison = await WaitForOutputAsync(expected, ReadOutput, observer, silos);
             await Task.Delay(TimeSpan.FromSeconds(3)); // a late duplicate commit would show up in this reading
             await observer.ObserveOnceAsync(CancellationToken.None);
-            comparison = new WindowCountComparison(expected, CommittedOutput.Read(outputFolder), WindowMs);
+            comparison = new WindowCountComparison(expected, ReadOutput(), WindowMs);
 
             foreach (var (silo, ready) in replacementsReady.Where(r => r.Silo.KilledAt is null))
             {
@@ -158,13 +214,19 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
             // The oracle counts what the broker acknowledged; reading the topic back proves that is what the job could read.
             // Done once the output is in: while the silos replay, this process gets little CPU and the read crawls.
             var readBack = Stopwatch.StartNew();
-            var inTopic = TopicContents.Read(kafka.BootstrapServers, Topic, Partitions, TimeSpan.FromSeconds(60))
+            var inTopic = TopicContents.Read(bootstrap, topics.Input, Partitions, TimeSpan.FromSeconds(60))
                 .Where(r => r.Event.Key != ChaosProducer.EndKey).Select(r => r.Event.Id).ToList();
             Assert.True(
                 inTopic.Count == produced.Count && inTopic.ToHashSet().SetEquals(produced.Select(e => e.Id)),
                 $"the topic holds {inTopic.Count:N0} records ({inTopic.Distinct().Count():N0} distinct ids) but {produced.Count:N0} were acknowledged: "
                 + "the mock cluster dropped or duplicated records, so the oracle would not describe the input");
             Print($"the topic, read back in {readBack.Elapsed.TotalSeconds:F1} s, holds exactly the {produced.Count:N0} acknowledged records");
+
+            if (lastKafkaOutput is { } kafkaSink)
+            {
+                Print($"Kafka sink output: {kafkaSink.Epochs} epochs, {kafkaSink.Reproduced} of them produced more than once ({isolation}); problems: {kafkaSink.Problems.Count}");
+                Assert.True(kafkaSink.Problems.Count == 0, $"the Kafka sink's output is not exactly once:\n{string.Join("\n", kafkaSink.Problems.Take(10))}");
+            }
 
             Assert.True(comparison.Exact, $"the committed window counts differ from the oracle:\n{comparison}");
             if (graceful)
@@ -210,13 +272,13 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
     }
 
     private async Task<WindowCountComparison> WaitForOutputAsync(
-        Dictionary<(string Key, long Start), long> expected, string outputFolder, ChaosObserver observer, List<SiloProcess> silos)
+        Dictionary<(string Key, long Start), long> expected, Func<List<(ChaosWindowCount Count, string File)>> read, ChaosObserver observer, List<SiloProcess> silos)
     {
         var waiting = Stopwatch.StartNew();
         WindowCountComparison comparison;
         while (true)
         {
-            comparison = new WindowCountComparison(expected, CommittedOutput.Read(outputFolder), WindowMs);
+            comparison = new WindowCountComparison(expected, read(), WindowMs);
             if (comparison.Covered == comparison.Expected)
             {
                 Print($"the committed output covers every (key, window) of the oracle after {waiting.Elapsed.TotalSeconds:F1} s of waiting");
@@ -293,7 +355,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
         Print($"total run time {total.TotalSeconds:F0} s");
     }
 
-    private static Dictionary<string, string> SiloSettings(string membership, string bootstrapServers, string clusterId, string checkpoints, string outputFolder) => new()
+    private static Dictionary<string, string> SiloSettings(string membership, string bootstrapServers, string clusterId, string checkpoints, string outputFolder, string inputTopic) => new()
     {
         ["Sluice__Job"] = Pipeline,
         ["Sluice__ClusterId"] = clusterId,
@@ -304,7 +366,7 @@ public sealed class MultiProcessChaosTests(AzuriteTableFixture azurite, ITestOut
         ["Sluice__Clustering__Membership__NumMissedProbesLimit"] = "2",
         ["Kafka__BootstrapServers"] = bootstrapServers,
         ["Jobs__WindowedCounts__PipelineId"] = Pipeline,
-        ["Jobs__WindowedCounts__InputTopic"] = Topic,
+        ["Jobs__WindowedCounts__InputTopic"] = inputTopic,
         ["Jobs__WindowedCounts__Output"] = outputFolder,
         ["Jobs__WindowedCounts__Window"] = TimeSpan.FromMilliseconds(WindowMs).ToString("c", CultureInfo.InvariantCulture),
         ["Jobs__WindowedCounts__MaxOutOfOrderness"] = OutOfOrdernessBound.ToString("c", CultureInfo.InvariantCulture),
