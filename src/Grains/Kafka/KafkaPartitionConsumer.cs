@@ -20,6 +20,8 @@ internal sealed class KafkaPartitionConsumer : IDisposable
     private long _highWatermark = -1;
     private long _position = -1;
     private long _pendingSeek = -1;
+    private long _seekGeneration;
+    private CaughtUp? _caughtUp;
     private readonly Offset _start;
     private readonly TimeSpan _metadataTimeout;
     private long _startOffset = -1;
@@ -91,7 +93,22 @@ internal sealed class KafkaPartitionConsumer : IDisposable
     public bool TryRead(out ConsumeResult<byte[]?, byte[]?> result) => _channel.Reader.TryRead(out result!);
 
     /// <summary>Moves the consumer to <paramref name="offset"/>; what was buffered from before is discarded.</summary>
-    public void Seek(long offset) => Volatile.Write(ref _pendingSeek, offset);
+    public void Seek(long offset)
+    {
+        Volatile.Write(ref _pendingSeek, offset);
+        Interlocked.Increment(ref _seekGeneration);
+    }
+
+    /// <summary>Messages consumed and not yet read.</summary>
+    public int Buffered => _channel.Reader.Count;
+
+    /// <summary>
+    /// Where the consumer stood when it last found nothing more to fetch (past control records of transactions, which
+    /// are never handed out), with every record before it already in the channel; -1 when unknown or after a later seek.
+    /// Read it before checking that the channel is empty.
+    /// </summary>
+    public long CaughtUpPosition =>
+        Volatile.Read(ref _caughtUp) is { } caughtUp && caughtUp.Generation == Volatile.Read(ref _seekGeneration) ? caughtUp.Position : -1;
 
     public void Dispose()
     {
@@ -115,6 +132,8 @@ internal sealed class KafkaPartitionConsumer : IDisposable
         {
             try
             {
+                // Read before taking the seek: a position published for this generation was reached after every seek it counts.
+                var generation = Volatile.Read(ref _seekGeneration);
                 var seek = Interlocked.Exchange(ref _pendingSeek, -1);
                 if (seek >= 0)
                 {
@@ -123,6 +142,7 @@ internal sealed class KafkaPartitionConsumer : IDisposable
                     }
 
                     _consumer.Seek(new TopicPartitionOffset(_partition, seek));
+                    Volatile.Write(ref _position, seek);
                 }
 
                 var commit = Interlocked.Exchange(ref _pendingCommit, -1);
@@ -133,7 +153,19 @@ internal sealed class KafkaPartitionConsumer : IDisposable
 
                 var result = _consumer.Consume(TimeSpan.FromMilliseconds(100));
                 UpdateLag(caughtUp: result is null);
-                if (result is null || result.IsPartitionEOF)
+                if (result is null)
+                {
+                    var position = Volatile.Read(ref _position);
+                    var last = Volatile.Read(ref _caughtUp);
+                    if (position >= 0 && (last is null || last.Generation != generation || last.Position != position))
+                    {
+                        Volatile.Write(ref _caughtUp, new CaughtUp(generation, position));
+                    }
+
+                    continue;
+                }
+
+                if (result.IsPartitionEOF)
                 {
                     continue;
                 }
@@ -241,3 +273,6 @@ internal sealed class KafkaPartitionConsumer : IDisposable
         }
     }
 }
+
+/// <summary>A position the consumer reached with nothing left to fetch, and the seek generation it belongs to.</summary>
+internal sealed record CaughtUp(long Generation, long Position);

@@ -81,11 +81,17 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
         }
 
         var position = Position;
-        var ended = source.Options.StopAtEndOffsets && position >= 0 && position >= _endOffset && consumer.Lag == 0;
+        var ended = source.Options.StopAtEndOffsets && position >= 0 && consumer.Lag == 0 && (position >= _endOffset || CaughtUpToEnd(consumer));
         return new SourceReadResult(consumer.Lag, ended);
     }
 
     public void Dispose() => _consumer?.Dispose();
+
+    /// <summary>
+    /// The consumer got to the end offset with nothing more to fetch and everything it consumed has been read: the end
+    /// of a transactional topic, where the last offsets are commit markers that no record carries.
+    /// </summary>
+    private bool CaughtUpToEnd(KafkaPartitionConsumer consumer) => consumer.CaughtUpPosition >= _endOffset && consumer.Buffered == 0;
 
     private KafkaPartitionConsumer Open()
     {

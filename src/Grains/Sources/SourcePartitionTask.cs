@@ -108,10 +108,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
     // watermark back for a whole idle timeout.
     private bool _markedIdle;
     private readonly Queue<HandedOverMessage> _replay = new();
-    // Barriers injected in this attempt whose checkpoint has not completed yet, oldest first, with the position each
-    // recorded; only kept for readers that listen for completed checkpoints.
-    private readonly Queue<(long Checkpoint, long Position)> _pendingBarriers = new();
-    private const int MaxPendingBarriers = 64;
+    private readonly BarrierPositions _barrierPositions;
 
     public SourcePartitionTask(SourcePlan source, int partition, Sources.ISourceReader<T> reader, SourceTaskContext context, SourcePullContext pull, IRecordSink<T> chain)
     {
@@ -121,6 +118,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         _context = context;
         _pull = pull;
         _chain = chain;
+        _barrierPositions = new BarrierPositions(reader as ICheckpointListeningSourceReader);
         _watermarkInterval = (long)context.Plan.Options.WatermarkInterval.TotalMilliseconds;
         var targets = context.Emitters.Sum(e => e.Targets);
         MaxContainersPerPoll = (2 * targets) + (context.Plan.Options.SourceBatchSize / context.Plan.Options.BufferSize) + 2;
@@ -156,16 +154,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         _pull.Output = output;
         _pull.Origin = this;
         _pull.ReadStartPosition = position;
-        if (position >= 0 && _reader is ICheckpointListeningSourceReader)
-        {
-            if (_pendingBarriers.Count == MaxPendingBarriers)
-            {
-                _pendingBarriers.Dequeue(); // checkpoints keep failing: the oldest would only be superseded anyway
-            }
-
-            _pendingBarriers.Enqueue((checkpointId, position));
-        }
-
+        _barrierPositions.Injected(checkpointId, position);
         foreach (var emitter in _context.Emitters)
         {
             // After the input ended, barriers still flow: tasks downstream take part in every checkpoint, and a
@@ -177,21 +166,7 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         return position;
     }
 
-    public void CheckpointCompleted(long checkpointId)
-    {
-        if (_pendingBarriers.Count == 0 || _pendingBarriers.Peek().Checkpoint > checkpointId)
-        {
-            return;
-        }
-
-        var (completed, position) = _pendingBarriers.Dequeue();
-        while (_pendingBarriers.Count > 0 && _pendingBarriers.Peek().Checkpoint <= checkpointId)
-        {
-            (completed, position) = _pendingBarriers.Dequeue();
-        }
-
-        ((ICheckpointListeningSourceReader)_reader).CheckpointCompleted(completed, position);
-    }
+    public void CheckpointCompleted(long checkpointId) => _barrierPositions.Completed(checkpointId);
 
     public long DeliveredPosition { get; private set; } = -1;
 
@@ -409,26 +384,5 @@ internal sealed class SourcePartitionTask<T> : ISourcePartitionTask, ISourceOutp
         {
             emitter.Flush(watermark, flags, everyTarget);
         }
-    }
-}
-
-/// <summary>Builds a source partition's chain with emitters as its outputs.</summary>
-internal sealed class SourceTaskContext(PipelinePlan plan, SourcePlan source, int partition, IServiceProvider services, Func<long> clock, UserErrorReporter errors, SourcePullContext pull)
-    : TaskBuildContext(plan, partition, services, clock, errors)
-{
-    public PartitionWatermark Watermark { get; } = new();
-
-    public override PartitionWatermark? SourceWatermark => Watermark;
-
-    public List<SourceEmitter> Emitters { get; } = [];
-
-    public override InputPlan InputOf(StagePlan target, int port) => target.InputFrom(fromSource: true, source.Index, port);
-
-    public override IBufferedOutput CreateOutput(StagePlan target, int port, IRecordBatchBuilder[] buffers)
-    {
-        var channel = InputOf(target, port).ChannelOffset + TaskIndex;
-        var emitter = new SourceEmitter(Plan, target, channel, TargetsOf(target, port), buffers, pull, Attempt);
-        Emitters.Add(emitter);
-        return emitter;
     }
 }

@@ -68,6 +68,40 @@ public sealed class KafkaLagTests
             && s.Sources.All(p => p.EndPosition == ends[p.Partition] && p.Position == ends[p.Partition] && p.Backlog == p.EndPosition - p.Position);
     }
 
+    [Fact]
+    public async Task On_a_transactional_topic_lag_reaches_zero_past_the_commit_markers_and_a_bounded_read_ends()
+    {
+        using var kafka = EmbeddedKafka.Start(brokers: 1);
+        var topic = $"transactional-{Guid.NewGuid():N}";
+        kafka.CreateTopic(topic, 1);
+        using (var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig { BootstrapServers = kafka.BootstrapServers, TransactionalId = topic }).Build())
+        {
+            producer.InitTransactions(TimeSpan.FromSeconds(30));
+            for (var t = 0; t < 3; t++)
+            {
+                producer.BeginTransaction();
+                for (var i = 0; i < 10; i++)
+                {
+                    producer.Produce(topic, new Message<byte[]?, byte[]?> { Value = KafkaTestData.Json(new Event("k", i, i)) });
+                }
+
+                producer.CommitTransaction(TimeSpan.FromSeconds(30));
+            }
+        }
+
+        // Each commit leaves a control record: the partition ends at 33 while its last record is at 29.
+        var source = new KafkaSource<Event>(topic, new KafkaSourceOptions { Topic = topic, BootstrapServers = kafka.BootstrapServers, StopAtEndOffsets = true }, KafkaFormats.Json(KafkaTestJson.Default.Event));
+        var reader = source.OpenReader(0);
+        var output = new Count();
+        var result = default(SourceReadResult);
+        await WaitForAsync(() => (result = reader.Read(1_000, output, 0)).Ended, "the bounded read to end");
+        Assert.Equal(30, output.Records);
+        Assert.Equal(0, result.Backlog);
+        Assert.Equal(33, ((ISourceReaderStatus)reader).EndPosition);
+        Assert.Equal(0, ObserveLag(topic, partition: 0, group: "sluice"));
+        (reader as IDisposable)?.Dispose();
+    }
+
     private static long? ObserveLag(string topic, int partition, string group)
     {
         long? lag = null;
