@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sluice.Hosting;
 using Sluice.Queries;
 using Sluice.Sinks;
 using Sluice.Sources;
@@ -84,7 +86,89 @@ public sealed class LiveStateQueryTests(QueryClusterFixture fixture, ITestOutput
         await Assert.ThrowsAsync<ArgumentException>(() => fixture.Client.QueryAsync<string, long>(id, "not/a/name", "alice"));
     }
 
-    private void Register(string id, InMemorySource<(string User, long Amount)> source)
+    [Fact]
+    public async Task Queries_while_a_killed_silo_restarts_the_pipeline_answer_as_the_oracle_or_say_the_key_group_is_restoring()
+    {
+        const string id = "query-recovery";
+        var root = Directory.CreateTempSubdirectory("sluice-query-recovery-").FullName;
+        try
+        {
+            await using var cluster = await Infrastructure.SluiceCluster.StartWithCheckpointsAsync(2, root);
+            var client = new Microsoft.Extensions.DependencyInjection.ServiceCollection()
+                .AddSingleton(cluster.Cluster.Client)
+                .AddSluiceClient()
+                .BuildServiceProvider()
+                .GetRequiredService<ISluiceClient>();
+            var source = new InMemorySource<(string User, long Amount)>("in", 1);
+            cluster.Register(CreatePipeline(id, source));
+            var feed = new RoundFeed(source, seed: Random.Shared.Next());
+            output.WriteLine($"seed {feed.Seed}");
+            var users = Enumerable.Range(0, Users).Select(u => $"u{u}").ToArray();
+            var coordinator = cluster.Cluster.Client.GetGrain<Grains.ICheckpointCoordinatorGrain>(id);
+            Task? crash = null;
+            int answered = 0, restoring = 0, unavailable = 0;
+            for (var round = 1; round <= 60; round++)
+            {
+                feed.AppendRound(round);
+                if (crash is null && round >= 10 && (await coordinator.GetHistoryAsync()).Count(c => c.State == Grains.CheckpointState.Completed) >= 2)
+                {
+                    crash = cluster.CrashSiloAsync(cluster.Cluster.SecondarySilos[0]);
+                }
+
+                try
+                {
+                    foreach (var (user, answer) in users.Zip(await client.QueryManyAsync<string, long>(id, "totals", users)))
+                    {
+                        Check(feed, user, answer);
+                        answered++;
+                    }
+                }
+                catch (KeyGroupRestoringException)
+                {
+                    restoring++;
+                }
+                catch (Exception ex) when (ex is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException)
+                {
+                    unavailable++; // calls to the dead silo until the cluster declares it dead
+                }
+
+                await Task.Delay(50);
+            }
+
+            Assert.NotNull(crash);
+            await crash;
+            source.CompleteAll();
+            await WaitForAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return (await client.QueryManyAsync<string, long>(id, "totals", users)).All(a => a.EventTimeWatermark == long.MaxValue);
+                    }
+                    catch (Exception ex) when (ex is KeyGroupRestoringException or SiloUnavailableException or OrleansMessageRejectionException or TimeoutException)
+                    {
+                        return false;
+                    }
+                },
+                "the end of input in every key group");
+            foreach (var (user, answer) in users.Zip(await client.QueryManyAsync<string, long>(id, "totals", users)))
+            {
+                Assert.Equal(feed.Total(user, long.MaxValue), answer.Value);
+            }
+
+            var recovery = await coordinator.GetRecoveryAsync();
+            output.WriteLine($"{answered} answers checked, {restoring} restoring, {unavailable} unavailable; restarts {recovery.Restarts} ({recovery.LastRestartReason})");
+            Assert.True(recovery.Restarts >= 1, "the killed silo should have restarted the pipeline");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private void Register(string id, InMemorySource<(string User, long Amount)> source) => fixture.Cluster.Register(CreatePipeline(id, source));
+
+    private static Pipeline CreatePipeline(string id, InMemorySource<(string User, long Amount)> source)
     {
         var pipeline = Pipeline.Create(id, o =>
         {
@@ -96,7 +180,7 @@ public sealed class LiveStateQueryTests(QueryClusterFixture fixture, ITestOutput
             .KeyBy(r => r.User)
             .Process(() => new TotalsUpToWatermark(), "totals")
             .SinkTo(new CollectingSink<long>("out"));
-        fixture.Cluster.Register(pipeline);
+        return pipeline;
     }
 
     private Task<IReadOnlyList<StateQueryResult<long>>> Query(string id, string[] users) =>
