@@ -37,18 +37,6 @@ internal sealed class WindowedCountsOptions
     /// <summary>Folder the exactly-once file sink commits JSON Lines part files to.</summary>
     public string Output { get; set; } = "./data/windowed-counts";
 
-    /// <summary>
-    /// Kafka topic to write the counts to (JSON, keyed by the event key) instead of files; null or empty: files in
-    /// <see cref="Output"/>. Read it with <c>isolation.level=read_committed</c> when <see cref="OutputGuarantee"/> is exactly once.
-    /// </summary>
-    public string? OutputTopic { get; set; }
-
-    /// <summary>With <see cref="OutputTopic"/>: exactly once (default; output visible once its checkpoint completes) or at least once.</summary>
-    public DeliveryGuarantee OutputGuarantee { get; set; } = DeliveryGuarantee.ExactlyOnce;
-
-    /// <summary>With <see cref="OutputTopic"/> exactly once: start of the sink's transactional ids; empty: <c>sluice-{PipelineId}</c>.</summary>
-    public string? TransactionalIdPrefix { get; set; }
-
     /// <summary>With <see cref="OutputTopic"/> exactly once: the compacted topic of the sink's commit markers; empty: the sink's default.</summary>
     public string? CommitMarkerTopic { get; set; }
 
@@ -82,8 +70,6 @@ internal sealed class WindowedCountsOptions
     public string ResolvedTransactionalIdPrefix => string.IsNullOrWhiteSpace(TransactionalIdPrefix) ? $"sluice-{PipelineId}" : TransactionalIdPrefix;
 
     public string ResolvedGroupId => string.IsNullOrWhiteSpace(GroupId) ? $"sluice-{PipelineId}" : GroupId;
-
-    public string ResolvedTransactionalIdPrefix => string.IsNullOrWhiteSpace(TransactionalIdPrefix) ? $"sluice-{PipelineId}" : TransactionalIdPrefix;
 
     public bool WritesToKafka => !string.IsNullOrWhiteSpace(OutputTopic);
 
