@@ -53,9 +53,10 @@ param cpu string = '1.0'
 @description('Memory per replica, e.g. 2Gi.')
 param memory string = '2Gi'
 
-@description('Key the admin HTTP API requires in the X-Api-Key header (Sluice:ApiKey); empty leaves the API open.')
+@description('Key the admin HTTP API requires in the X-Api-Key header (Sluice:ApiKey); required: outside Development the silo refuses to start without one.')
 @secure()
-param apiKey string = ''
+@minLength(16)
+param apiKey string
 
 @description('Whether the HTTP API and dashboard (port 5080) are reachable from outside the Container Apps environment.')
 param externalIngress bool = true
