@@ -173,7 +173,7 @@ internal sealed class KafkaPartitionConsumer : IDisposable
                 Volatile.Write(ref _position, result.Offset.Value + 1);
                 while (!_channel.Writer.TryWrite(result))
                 {
-                    _channel.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult();
+                    _channel.Writer.WaitToWriteAsync(token).AsTask().GetAwaiter().GetResult(); // on the consumer's own dedicated thread, never a grain's or the pool's: waiting here is the backpressure
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)

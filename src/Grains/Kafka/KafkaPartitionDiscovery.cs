@@ -36,8 +36,7 @@ internal sealed class KafkaPartitionDiscovery(KafkaSourceOptions options, int in
         }
 
         Volatile.Write(ref _nextRefreshAt, now + _intervalMs);
-        // Not awaited: a metadata request blocks, and the reader must not. A refresh that fails is repeated after the next interval.
-        _ = Task.Run(Refresh);
+        _ = Task.Run(Refresh); // not awaited: a metadata request blocks and the reader must not; it holds no state of a checkpoint, and a lost or failed refresh is repeated after the next interval
     }
 
     private void Refresh()
