@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Sluice.KeyGroups;
+using Sluice.Migration;
 using Sluice.Pipelines;
 using Sluice.Tasks;
 
@@ -27,12 +28,14 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
     private long _lastBareWatermarkAt;
     private bool _stopped;
     private readonly long _attempt;
+    private readonly LastSiloDeparture _departure;
     private long _incarnation = ChannelIncarnations.New();
 
     public ExchangeSender(
         IGrainFactory grains, PipelinePlan plan, StagePlan target, int senderChannel, int[] targetTasks, IRecordBatchBuilder[] buffers,
-        ILogger logger, Func<long> clock, Action<string> onFatal, long attempt)
+        ILogger logger, Func<long> clock, Action<string> onFatal, long attempt, LastSiloDeparture departure)
     {
+        _departure = departure;
         _attempt = attempt;
         _buffers = buffers;
         _options = plan.Options;
@@ -226,6 +229,11 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         var batch = new ChannelBatch(channel.SenderChannel, channel.NextSequence++, _watermark, flags, records, checkpointId, _attempt, _incarnation);
         channel.SentWatermark = _watermark;
         channel.SentIdle = (flags & ChannelFlags.Idle) != 0;
+        if (_departure.IsUnderway)
+        {
+            return; // nothing can be placed any more (see LastSiloDeparture)
+        }
+
         channel.Pending.Enqueue(batch);
         BatchesSent++;
         if (channel.Loop is null && !_stopped)
@@ -243,6 +251,12 @@ internal sealed class ExchangeSender : IBufferedOutput, IStageOutput
         // Started from the grain's turn, so every continuation runs on the grain's scheduler.
         while (channel.Pending.TryPeek(out var batch))
         {
+            if (_departure.IsUnderway)
+            {
+                channel.Pending.Clear(); // nothing can be placed any more (see LastSiloDeparture)
+                break;
+            }
+
             var attempt = 0;
             while (true)
             {

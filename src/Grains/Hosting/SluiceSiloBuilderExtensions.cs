@@ -73,6 +73,7 @@ public static class SluiceSiloBuilderExtensions
         builder.Services.TryAddSingleton<Checkpointing.CheckpointCatalog>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PipelineStartup>();
         builder.Services.TryAddSingleton<Migration.LocalMovableGrains>();
+        builder.Services.TryAddSingleton<Migration.LastSiloDeparture>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Migration.PlannedShutdown>();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SourceProviderOptions>, SourceProviderOptionsValidator>());
         var sourceOptions = builder.Services.AddOptions<SourceProviderOptions>(SourceStreams.ProviderName).ValidateOnStart();

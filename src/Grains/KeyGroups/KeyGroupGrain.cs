@@ -23,11 +23,13 @@ namespace Sluice.KeyGroups;
 [KeepAlive]
 [Orleans.Placement.Immovable] // moved only by Sluice's planned moves (Migration/), never by Orleans on its own; see PlannedShutdown
 internal sealed partial class KeyGroupGrain(
-    PipelineRegistry registry, CheckpointCatalog catalog, LocalMovableGrains movable, ILocalSiloDetails silo, ILogger<KeyGroupGrain> logger)
+    PipelineRegistry registry, CheckpointCatalog catalog, LocalMovableGrains movable, LastSiloDeparture departure, ILocalSiloDetails silo,
+    ILogger<KeyGroupGrain> logger)
     : Grain, IKeyGroupGrain, IStreamSubscriptionObserver, IAsyncBatchObserver<ChannelBatch>
 {
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
     private readonly ILogger _logger = logger;
+    private readonly LastSiloDeparture _departure = departure;
     private PipelinePlan _plan = null!;
     private StagePlan _stage = null!;
     private int _taskIndex;
@@ -313,7 +315,7 @@ internal sealed partial class KeyGroupGrain(
 
     private async Task ReportAsync(bool force)
     {
-        if (_task is null || ShutdownMigration.LastSiloLeaving(ServiceProvider))
+        if (_task is null || _departure.IsUnderway || ShutdownMigration.LastSiloLeaving(ServiceProvider))
         {
             return; // (the last silo is going: no pipeline grain can be placed to hear the report)
         }
@@ -389,7 +391,7 @@ internal sealed partial class KeyGroupGrain(
             var senderChannel = InputOf(target, port).ChannelOffset + TaskIndex;
             var sender = new ExchangeSender(
                 grain.GrainFactory, Plan, target, senderChannel, TargetsOf(target, port), buffers, grain._logger, Clock,
-                grain.OnChannelFailed, Attempt);
+                grain.OnChannelFailed, Attempt, grain._departure);
             Senders.Add(sender);
             Outputs.Add(sender);
             return sender;

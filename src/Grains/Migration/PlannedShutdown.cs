@@ -20,7 +20,7 @@ namespace Sluice.Migration;
 /// </para>
 /// </summary>
 internal sealed partial class PlannedShutdown(
-    LocalMovableGrains local, PipelineRegistry registry, IGrainFactory grains, ILocalSiloDetails silo, IServiceProvider services,
+    LocalMovableGrains local, LastSiloDeparture departure, PipelineRegistry registry, IGrainFactory grains, ILocalSiloDetails silo, IServiceProvider services,
     ILogger<PlannedShutdown> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -37,7 +37,8 @@ internal sealed partial class PlannedShutdown(
         var targets = ShutdownMigration.OtherActiveSilos(services);
         if (targets.Count == 0)
         {
-            return; // the last silo: the pipeline resumes from its checkpoint when the cluster returns
+            departure.Begin(); // the last silo: the pipeline resumes from its checkpoint when the cluster returns
+            return;
         }
 
         // Always, even with no key group or coordinator here: the silo may read source partitions (handed over as its
