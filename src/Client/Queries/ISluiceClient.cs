@@ -23,7 +23,7 @@ public interface ISluiceClient
     /// <exception cref="PipelineNotFoundException">No such pipeline is registered.</exception>
     /// <exception cref="QueryableStateNotFoundException">The pipeline has no state queryable by that name.</exception>
     /// <exception cref="QueryableStateTypeException">The key or value type does not match the state's.</exception>
-    /// <exception cref="KeyGroupRestoringException">The key's group is restoring from a checkpoint; retry shortly.</exception>
+    /// <exception cref="KeyGroupRestoringException">The key's group is restoring from a checkpoint, or the pipeline is restarting; retry shortly.</exception>
     Task<StateQueryResult<TValue>> QueryAsync<TKey, TValue>(string pipelineId, string stateName, TKey key, CancellationToken ct = default)
         where TKey : notnull;
 

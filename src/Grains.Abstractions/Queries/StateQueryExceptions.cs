@@ -52,8 +52,9 @@ public sealed class QueryableStateNotFoundException : StateQueryException
 }
 
 /// <summary>
-/// The key group owning the key is restoring its state (the pipeline restarts from a checkpoint) and has nothing
-/// consistent to show yet. Retry shortly.
+/// The key group owning the key is restoring its state, or holds state its pipeline's restart is about to roll back (a
+/// silo died or a task failed, and the restart waits out its backoff or has not reached the key group yet): nothing
+/// consistent to show. Retry shortly.
 /// </summary>
 [GenerateSerializer]
 public sealed class KeyGroupRestoringException : StateQueryException

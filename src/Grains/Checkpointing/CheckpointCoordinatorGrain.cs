@@ -65,7 +65,8 @@ internal sealed partial class CheckpointCoordinatorGrain(
         return Task.FromResult<IReadOnlyList<CheckpointInfo>>(list);
     }
 
-    public Task<long> GetLastCompletedCheckpointAsync() => Task.FromResult(_completed.Count == 0 ? 0 : _completed.Max());
+    public Task<QueryableState.QueryFence> GetQueryFenceAsync() =>
+        Task.FromResult(new QueryableState.QueryFence(_attempt, _completed.Count == 0 ? 0 : _completed.Max(), Ending: _restartAt is not null));
 
     public Task AckSourceAsync(long attempt, long checkpointId, int source, int partition, long position, long watermark, bool idle)
     {

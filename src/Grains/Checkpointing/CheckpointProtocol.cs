@@ -52,9 +52,12 @@ internal interface ICheckpointProtocolGrain : IGrainWithStringKey
     /// <summary>A task aligned its inputs, snapshotted and uploaded its state.</summary>
     Task AckTaskAsync(TaskCheckpointAck ack);
 
-    /// <summary>The newest completed checkpoint's id (0: none), for live state query answers; never waits behind a commit.</summary>
+    /// <summary>
+    /// The current attempt and the newest completed checkpoint's id (0: none), which fence live state query answers;
+    /// never waits behind a commit.
+    /// </summary>
     [Orleans.Concurrency.AlwaysInterleave]
-    Task<long> GetLastCompletedCheckpointAsync();
+    Task<QueryableState.QueryFence> GetQueryFenceAsync();
 }
 
 /// <summary>A task (stage, task index) or a source partition (source index, partition), as the coordinator tracks them.</summary>

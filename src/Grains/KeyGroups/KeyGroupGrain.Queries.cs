@@ -26,6 +26,6 @@ internal sealed partial class KeyGroupGrain
             found[i] = queries.TryRead(stateName, keys[i], out values[i]);
         }
 
-        return Task.FromResult(new KeyGroupQueryAnswer(found, values, _gate.Watermark));
+        return Task.FromResult(new KeyGroupQueryAnswer(found, values, _gate.Watermark, _attempt));
     }
 }

@@ -72,7 +72,6 @@ internal sealed class StateQueryGrain(PipelineRegistry registry, IServiceProvide
             positions.Add(i);
         }
 
-        var checkpoint = LastCompletedCheckpointAsync();
         var calls = new List<(int Group, List<int> Positions, Task<KeyGroupQueryAnswer> Answer)>(groups.Count);
         foreach (var (group, positions) in groups)
         {
@@ -85,15 +84,24 @@ internal sealed class StateQueryGrain(PipelineRegistry registry, IServiceProvide
             calls.Add((group, positions, KeyGroup(stage, group).QueryStateAsync(stateName, groupKeys)));
         }
 
-        await Task.WhenAll(calls.Select(c => (Task)c.Answer).Append(checkpoint));
-        var lastCheckpoint = await checkpoint;
+        await Task.WhenAll(calls.Select(c => (Task)c.Answer));
+
+        // Asked only now, after every key group answered: a key group still in an attempt the coordinator has left (a silo
+        // died and it has not yet heard of the restart), or in one that is ending (the restart waits out its backoff while
+        // sources may still read), read state that is about to be rolled back, so it is restoring.
+        var fence = await QueryFenceAsync();
         var answers = new StateQueryAnswer[keys.Count];
         foreach (var (group, positions, call) in calls)
         {
             var answer = await call;
+            if (answer.Attempt < fence.Attempt || fence.Ending)
+            {
+                throw new KeyGroupRestoringException(PipelineId, stateName, group);
+            }
+
             for (var i = 0; i < positions.Count; i++)
             {
-                answers[positions[i]] = new StateQueryAnswer(answer.Found[i], answer.Values[i], answer.Watermark, lastCheckpoint, group);
+                answers[positions[i]] = new StateQueryAnswer(answer.Found[i], answer.Values[i], answer.Watermark, fence.LastCompletedCheckpoint, group);
             }
         }
 
@@ -149,8 +157,8 @@ internal sealed class StateQueryGrain(PipelineRegistry registry, IServiceProvide
     private IKeyGroupGrain KeyGroup(IStageKeys stage, int group) =>
         GrainFactory.GetGrain<IKeyGroupGrain>(PipelinePlan.TaskKey(PipelineId, stage.Stage.Index, group));
 
-    private Task<long> LastCompletedCheckpointAsync() =>
+    private Task<QueryFence> QueryFenceAsync() =>
         registry.TryGet(PipelineId, out var plan) && plan.Options.CheckpointInterval is not null
-            ? GrainFactory.GetGrain<ICheckpointProtocolGrain>(PipelineId).GetLastCompletedCheckpointAsync()
-            : Task.FromResult(0L);
+            ? GrainFactory.GetGrain<ICheckpointProtocolGrain>(PipelineId).GetQueryFenceAsync()
+            : Task.FromResult(new QueryFence(0, 0, Ending: false)); // no checkpoints, no restarts: every key group runs attempt 0
 }
