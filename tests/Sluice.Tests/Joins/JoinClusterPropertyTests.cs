@@ -100,13 +100,13 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
             }
         }
 
-        await AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
+        await RecoveryScenario.AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
         if (killASilo)
         {
             var victim = cluster.Cluster.SecondarySilos[^1];
             output.WriteLine($"killing {victim.SiloAddress} after {pairs.CommittedEpochs} committed epochs");
             await cluster.CrashSiloAsync(victim);
-            await AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
+            await RecoveryScenario.AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
         }
 
         Append(5);
@@ -124,8 +124,8 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         var expected = Expected();
         var actual = pairs.Committed().Select(p => p.ToString()).Order(StringComparer.Ordinal).ToList();
         Assert.True(expected.SequenceEqual(actual),
-            $"{context}: {expected.Count} expected, {actual.Count} committed; missing e.g. {string.Join(" ", Without(expected, actual).Take(5))}; "
-            + $"committed beyond the oracle e.g. {string.Join(" ", Without(actual, expected).Take(5))}");
+            $"{context}: {expected.Count} expected, {actual.Count} committed; missing e.g. {string.Join(" ", WindowOracle.Minus(expected, actual).Take(5))}; "
+            + $"committed beyond the oracle e.g. {string.Join(" ", WindowOracle.Minus(actual, expected).Take(5))}");
         if (killASilo)
         {
             Assert.True(recovery.Restarts >= 1, $"{context}: the dead silo should have restarted the pipeline");
@@ -161,39 +161,5 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         return pairs;
     }
 
-    /// <summary>What <paramref name="all"/> holds more often than <paramref name="some"/> does (a multiset difference).</summary>
-    private static List<string> Without(List<string> all, List<string> some)
-    {
-        var left = some.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
-        var rest = new List<string>();
-        foreach (var item in all)
-        {
-            if (left.TryGetValue(item, out var n) && n > 0)
-            {
-                left[item] = n - 1;
-            }
-            else
-            {
-                rest.Add(item);
-            }
-        }
 
-        return rest;
-    }
-
-    private static async Task AppendUntilAsync(Action<int> append, Func<Task<bool>> done, string what)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            if (await done())
-            {
-                return;
-            }
-
-            append(1);
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{what} did not happen within 60 s");
-    }
 }

@@ -103,13 +103,13 @@ public sealed class TwoInputClusterPropertyTests(ITestOutputHelper output) : IDi
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos);
         cluster.Register(pipeline);
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(pipeline.Id);
-        await AppendUntilAsync(append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
+        await RecoveryScenario.AppendUntilAsync(append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
         if (kill)
         {
             var victim = cluster.Cluster.SecondarySilos[^1];
             output.WriteLine($"killing {victim.SiloAddress} after {committedEpochs()} committed epochs");
             await cluster.CrashSiloAsync(victim);
-            await AppendUntilAsync(append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
+            await RecoveryScenario.AppendUntilAsync(append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
         }
 
         append(5);
@@ -123,21 +123,6 @@ public sealed class TwoInputClusterPropertyTests(ITestOutputHelper output) : IDi
         }
     }
 
-    private static async Task AppendUntilAsync(Action<int> append, Func<Task<bool>> done, string what)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            if (await done())
-            {
-                return;
-            }
-
-            append(1);
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{what} did not happen within 60 s");
-    }
 
     private void AssertExactly<T, TId>(List<T> expected, List<T> committed, Func<T, TId> idOf)
     {

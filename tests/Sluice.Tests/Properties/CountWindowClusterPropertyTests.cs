@@ -79,13 +79,13 @@ public sealed class CountWindowClusterPropertyTests(ITestOutputHelper output) : 
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos);
         cluster.Register(pipeline);
         var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(id);
-        await AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
+        await RecoveryScenario.AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
         if (killASilo)
         {
             var victim = cluster.Cluster.SecondarySilos[^1];
             output.WriteLine($"killing {victim.SiloAddress} after {firings.CommittedEpochs} committed epochs");
             await cluster.CrashSiloAsync(victim);
-            await AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
+            await RecoveryScenario.AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
         }
 
         Append(5);
@@ -127,21 +127,6 @@ public sealed class CountWindowClusterPropertyTests(ITestOutputHelper output) : 
 
     private static string Firing(string key, IEnumerable<long> seqs) => $"{key}:[{string.Join(",", seqs)}]";
 
-    private static async Task AppendUntilAsync(Action<int> append, Func<Task<bool>> done, string what)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            if (await done())
-            {
-                return;
-            }
-
-            append(1);
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"{what} did not happen within 60 s");
-    }
 
     [GenerateSerializer, Immutable]
     public readonly record struct Numbered([property: Id(0)] string Key, [property: Id(1)] long Seq, [property: Id(2)] long Ts);

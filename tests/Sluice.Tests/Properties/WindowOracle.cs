@@ -85,7 +85,8 @@ public static class WindowOracle
             + $"  unexpected ({extra.Count}): {string.Join(" ", extra.Take(10))}");
     }
 
-    private static List<T> Minus<T>(List<T> from, List<T> remove)
+    /// <summary>A multiset difference: what <paramref name="from"/> holds more often than <paramref name="remove"/>.</summary>
+    public static List<T> Minus<T>(List<T> from, List<T> remove)
         where T : notnull
     {
         var counts = new Dictionary<T, int>();

@@ -58,7 +58,11 @@ internal static class RecoveryScenario
 
     public static int Completed(IReadOnlyList<CheckpointInfo> history) => history.Count(c => c.State == CheckpointState.Completed);
 
-    public static async Task AppendUntilAsync(OutOfOrderEventFeed input, Func<Task<bool>> done, string what)
+    public static Task AppendUntilAsync(OutOfOrderEventFeed input, Func<Task<bool>> done, string what) =>
+        AppendUntilAsync(rounds => input.Append(rounds), done, what);
+
+    /// <summary>Appends a round of input every 100 ms until <paramref name="done"/> holds; throws after 60 s.</summary>
+    public static async Task AppendUntilAsync(Action<int> append, Func<Task<bool>> done, string what)
     {
         for (var i = 0; i < 600; i++)
         {
@@ -67,7 +71,7 @@ internal static class RecoveryScenario
                 return;
             }
 
-            input.Append(rounds: 1);
+            append(1);
             await Task.Delay(100);
         }
 
