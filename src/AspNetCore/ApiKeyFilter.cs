@@ -28,10 +28,27 @@ internal sealed class ApiKeyFilter(IOptions<SluiceApiOptions> options) : IEndpoi
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(request.Headers[HeaderName].ToString()), key);
 
     /// <summary>
-    /// The same check for endpoints that are not route handlers (endpoint filters do not run there, e.g. Orleans'
-    /// dashboard): wraps each endpoint's request delegate.
+    /// The dashboard session: a browser page cannot add a header to the requests of a page it did not write (Orleans'
+    /// dashboard), so the Sluice page, once its key works, trades it for this cookie, scoped to that dashboard's path.
+    /// The cookie holds an HMAC of a fixed label under the key, never the key, and is the same on every silo that shares
+    /// the key. HttpOnly and SameSite=Strict: scripts cannot read it and other sites cannot make a browser send it.
     /// </summary>
-    public static TBuilder RequireApiKey<TBuilder>(TBuilder builder)
+    public const string SessionCookieName = "Sluice-Dashboard";
+
+    public static string SessionToken(string key) =>
+        Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), "sluice-orleans-dashboard"u8))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static bool PresentsSession(HttpRequest request, string key) =>
+        request.Cookies.TryGetValue(SessionCookieName, out var cookie)
+        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(cookie), Encoding.UTF8.GetBytes(SessionToken(key)));
+
+    /// <summary>
+    /// The same check for endpoints that are not route handlers (endpoint filters do not run there, e.g. Orleans'
+    /// dashboard): wraps each endpoint's request delegate. With <paramref name="acceptSession"/> the dashboard session
+    /// cookie (<see cref="SessionCookieName"/>) is taken in place of the header.
+    /// </summary>
+    public static TBuilder RequireApiKey<TBuilder>(TBuilder builder, bool acceptSession = false)
         where TBuilder : IEndpointConventionBuilder
     {
         builder.Add(endpoint =>
@@ -44,7 +61,7 @@ internal sealed class ApiKeyFilter(IOptions<SluiceApiOptions> options) : IEndpoi
             endpoint.RequestDelegate = context =>
             {
                 var key = context.RequestServices.GetRequiredService<IOptions<SluiceApiOptions>>().Value.ApiKey;
-                if (string.IsNullOrEmpty(key) || Presents(context.Request, Encoding.UTF8.GetBytes(key)))
+                if (string.IsNullOrEmpty(key) || Presents(context.Request, Encoding.UTF8.GetBytes(key)) || (acceptSession && PresentsSession(context.Request, key)))
                 {
                     return inner(context);
                 }

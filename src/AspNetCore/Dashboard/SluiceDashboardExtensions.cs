@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Sluice.AspNetCore;
 using Sluice.Pipelines;
@@ -37,8 +38,9 @@ public static class SluiceDashboardExtensions
     /// Maps the Sluice page at <c>/</c>, its files under <c>/dashboard/</c>, and Orleans' dashboard. The page and its
     /// files hold no data and no key, so they are served to anyone; with <see cref="SluiceApiOptions.ApiKey"/> set, the
     /// page's data endpoints (the admin API and the stage graph) answer 401 without the key in <c>X-Api-Key</c>, and the
-    /// page asks the user for it. Orleans' dashboard then needs the header too (serve it behind your own proxy or
-    /// authentication).
+    /// page asks the user for it. Orleans' dashboard then needs the key too: its pages cannot send the header, so once
+    /// the key works the Sluice page trades it (<c>POST /dashboard/session</c>) for an HttpOnly, SameSite=Strict cookie
+    /// scoped to <see cref="OrleansDashboardPath"/>, which Orleans' dashboard accepts in place of the header.
     /// </summary>
     public static IEndpointRouteBuilder MapSluiceDashboard(this IEndpointRouteBuilder endpoints)
     {
@@ -56,7 +58,25 @@ public static class SluiceDashboardExtensions
 
         if (endpoints.ServiceProvider.GetService<OrleansDashboardAdded>() is not null)
         {
-            ApiKeyFilter.RequireApiKey(endpoints.MapOrleansDashboard(OrleansDashboardPath));
+            endpoints.MapPost("/dashboard/session", (HttpContext context, IOptions<SluiceApiOptions> options) =>
+                {
+                    if (options.Value.ApiKey is { Length: > 0 } key)
+                    {
+                        context.Response.Cookies.Append(ApiKeyFilter.SessionCookieName, ApiKeyFilter.SessionToken(key), new CookieOptions
+                        {
+                            Path = OrleansDashboardPath,
+                            HttpOnly = true,
+                            SameSite = SameSiteMode.Strict,
+                            Secure = context.Request.IsHttps,
+                            IsEssential = true,
+                        });
+                    }
+
+                    return Results.NoContent();
+                })
+                .AddEndpointFilter<ApiKeyFilter>()
+                .ExcludeFromDescription();
+            ApiKeyFilter.RequireApiKey(endpoints.MapOrleansDashboard(OrleansDashboardPath), acceptSession: true);
         }
 
         return endpoints;

@@ -168,7 +168,7 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         await silo.WaitUntilServingAsync(Pipeline, TimeSpan.FromSeconds(120));
 
         // Without the key: the page and its files are served (and hold no key); the data and Orleans' views are not.
-        using var anonymous = new HttpClient { BaseAddress = silo.Http.BaseAddress };
+        using var anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = silo.Http.BaseAddress };
         foreach (var file in new[] { "/", "/dashboard/dashboard.js", "/dashboard/dashboard.css" })
         {
             using var response = await anonymous.GetAsync(file);
@@ -218,6 +218,33 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         Assert.Equal(key, await page.EvaluateAsync<string>("() => localStorage.getItem('sluice.apiKey')"));
 
         await page.ScreenshotAsync(new() { Path = Path.Combine(artifacts, "dashboard-with-key.png"), FullPage = true });
+
+        // Orleans' dashboard cannot send the header: the page traded the key for a cookie scoped to it, so the link
+        // opens in this browser, while a forged cookie or none is still refused.
+        var cookies = await page.Context.CookiesAsync();
+        var session = Assert.Single(cookies, c => c.Name == "Sluice-Dashboard");
+        Assert.Equal("/orleans", session.Path);
+        Assert.True(session.HttpOnly, "the dashboard session cookie must be HttpOnly");
+        Assert.DoesNotContain(key, session.Value, StringComparison.Ordinal);
+        var orleans = await page.GotoAsync($"http://127.0.0.1:{silo.ApiPort}/orleans/");
+        Assert.NotNull(orleans);
+        Assert.True(orleans.Ok, $"Orleans' dashboard in the browser with the key typed: HTTP {orleans.Status}");
+        Assert.Contains("Orleans Dashboard", await orleans.TextAsync(), StringComparison.Ordinal);
+        using (var forged = new HttpRequestMessage(HttpMethod.Get, "/orleans/"))
+        {
+            forged.Headers.Add("Cookie", "Sluice-Dashboard=" + (session.Value[0] == 'A' ? 'B' : 'A') + session.Value[1..]);
+            using var refused = await anonymous.SendAsync(forged);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using (var wrongKey = new HttpRequestMessage(HttpMethod.Post, "/dashboard/session"))
+        {
+            wrongKey.Headers.Add("X-Api-Key", "not-the-key");
+            using var refused = await anonymous.SendAsync(wrongKey);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.False(refused.Headers.Contains("Set-Cookie"), "a wrong key must not get a session");
+        }
+
         Assert.True(errors.Count == 0, "the page threw: " + string.Join(" | ", errors));
     }
 

@@ -80,6 +80,7 @@ async function poll() {
       return;
     }
     askForKey(false);
+    await openOrleansSession();
     setConnection("live", true);
     const now = Date.now();
     for (const view of result.body) record(view, now);
@@ -105,6 +106,16 @@ function askForKey(needed) {
   input.classList.toggle("needed", needed);
   $("key-prompt").hidden = !needed;
   if (needed && document.activeElement !== input) input.focus();
+}
+
+// Orleans' dashboard (linked above) cannot send the header: once a key works, the silo trades it for a cookie that
+// only that dashboard's path accepts (HttpOnly: this page never sees it). Once per key typed.
+let sessionFor = null;
+async function openOrleansSession() {
+  const key = apiKey();
+  if (!key || sessionFor === key) return;
+  const response = await fetch("/dashboard/session", { method: "POST", headers: { "X-Api-Key": key } });
+  if (response.ok || response.status === 404) sessionFor = key; // 404: this silo serves no Orleans dashboard
 }
 
 function setConnection(text, ok) {
