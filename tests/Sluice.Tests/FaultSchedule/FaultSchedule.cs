@@ -114,7 +114,14 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
         // Drawn last, so the draws above (and the fixed seeds chosen for them) are what they were before this choice.
         var process = random.Next(3) == 0;
         var join = random.Next(3) == 0; // drawn after the others for the same reason
-        var stage = sliding ? FaultStage.SlidingWindow : process ? FaultStage.ProcessFunction : join ? FaultStage.IntervalJoin : FaultStage.TumblingWindow;
+        // Sessions and count windows take half of what would be tumbling windows, drawn last for the same reason.
+        var other = random.Next(4);
+        var stage = sliding ? FaultStage.SlidingWindow
+            : process ? FaultStage.ProcessFunction
+            : join ? FaultStage.IntervalJoin
+            : other == 0 ? FaultStage.SessionWindow
+            : other == 1 ? FaultStage.CountWindow
+            : FaultStage.TumblingWindow;
         return new FaultSchedule(seed, silos, stage, fileSink, DefaultPhaseMs, faults);
     }
 
@@ -139,6 +146,8 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
         FaultStage.SlidingWindow => "sliding 100/50 ms windows",
         FaultStage.ProcessFunction => "100 ms buckets in a keyed process function",
         FaultStage.IntervalJoin => "an interval join (-20, +20 ms) of odd and even values, then tumbling 100 ms sums of the pairs",
+        FaultStage.SessionWindow => "session windows with a 4-10 ms dynamic gap",
+        FaultStage.CountWindow => "sliding count windows (6, 3) with an evictor and per-key firing numbers in global state",
         _ => "tumbling 100 ms windows",
     };
 
@@ -155,4 +164,6 @@ public enum FaultStage
     SlidingWindow,
     ProcessFunction,
     IntervalJoin,
+    SessionWindow,
+    CountWindow,
 }

@@ -51,7 +51,8 @@ internal sealed record FaultScheduleResult(
 /// <summary>
 /// Runs one <see cref="FaultSchedule"/>: a checkpointed keyed pipeline (4 source partitions -> KeyBy -> tumbling or
 /// sliding window sum, or the same tumbling sum in a keyed process function (<see cref="ProcessWindowSum"/>), or of the pairs
-/// of an interval join (<see cref="IntervalJoinPairs"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
+/// of an interval join (<see cref="IntervalJoinPairs"/>), or session sums (<see cref="SessionSums"/>), or sliding count
+/// windows with an evictor and per-key global state (<see cref="CountWindowSums"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
 /// in-process cluster whose silos carry the fault filters and store; input is appended every 100 ms while the faults
 /// happen, then every fault heals, the input completes and the committed output must equal the brute-force oracle
 /// exactly, with the pipeline not FAILED.
@@ -69,7 +70,7 @@ internal static class FaultScheduleRun
         var clock = Stopwatch.StartNew();
         var root = Directory.CreateTempSubdirectory("sluice-faults-").FullName;
         var faults = new FaultInjection(schedule.Seed);
-        var input = new OutOfOrderEventFeed(schedule.Seed, Partitions);
+        var input = new OutOfOrderEventFeed(schedule.Seed, Partitions, partitionLocalKeys: schedule.Stage == FaultStage.CountWindow);
         IFaultSink sink = schedule.FileSink ? new FileFaultSink(Path.Combine(root, "output"), SinkTasks) : new CommittingFaultSink(SinkTasks);
         FaultActions? actions = null;
         string? failure = null;
@@ -143,11 +144,15 @@ internal static class FaultScheduleRun
         var events = pipeline.From(source)
             .WithTimestamps(e => e.Ts, WatermarkStrategy.BoundedOutOfOrderness(TimeSpan.FromMilliseconds(40)));
         var keyed = stage == FaultStage.IntervalJoin ? IntervalJoinPairs.Join(events) : events.KeyBy(e => e.Key);
-        var results = stage == FaultStage.ProcessFunction
-            ? keyed.Process(() => new ProcessWindowSum(100), "sums")
-            : keyed
+        var results = stage switch
+        {
+            FaultStage.ProcessFunction => keyed.Process(() => new ProcessWindowSum(100), "sums"),
+            FaultStage.SessionWindow => SessionSums.Define(keyed),
+            FaultStage.CountWindow => CountWindowSums.Define(keyed),
+            _ => keyed
                 .Window(stage == FaultStage.SlidingWindow ? Sliding.Of(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(50)) : Tumbling.Of(TimeSpan.FromMilliseconds(100)))
-                .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, w, sum) => new WindowResult(key, w.Start, w.End, sum), "sums");
+                .Aggregate(Aggregates.Sum<Event>(e => e.Value), (key, w, sum) => new WindowResult(key, w.Start, w.End, sum), "sums"),
+        };
         results.SinkTo(sink);
         return pipeline;
     }
@@ -156,6 +161,8 @@ internal static class FaultScheduleRun
     {
         FaultStage.SlidingWindow => WindowOracle.Sliding(input.All.ToList(), 100, 50, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
         FaultStage.IntervalJoin => WindowOracle.Tumbling(IntervalJoinPairs.Oracle(input.All.ToList()), 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
+        FaultStage.SessionWindow => SessionSums.Oracle(input.All),
+        FaultStage.CountWindow => CountWindowSums.Oracle(input),
         _ => input.Oracle(),
     };
 

@@ -5,9 +5,10 @@ namespace Sluice.Tests.Properties;
 /// <summary>
 /// Out-of-order keyed events appended round by round to an in-memory source (per partition, 20 events up to 39 ms
 /// behind that partition's clock), remembered per partition in read order so the oracle and a checkpoint's cut can
-/// be recomputed.
+/// be recomputed. With <paramref name="partitionLocalKeys"/> each partition has keys of its own (<c>p{partition}k{n}</c>),
+/// so a key's records arrive in its partition's order whatever the interleaving of partitions.
 /// </summary>
-internal sealed class OutOfOrderEventFeed(int seed, int partitions = OutOfOrderEventFeed.DefaultPartitions)
+internal sealed class OutOfOrderEventFeed(int seed, int partitions = OutOfOrderEventFeed.DefaultPartitions, bool partitionLocalKeys = false)
 {
     public const int DefaultPartitions = 3;
     private const int PerPartitionAndRound = 20;
@@ -35,7 +36,8 @@ internal sealed class OutOfOrderEventFeed(int seed, int partitions = OutOfOrderE
                 for (var i = 0; i < PerPartitionAndRound; i++)
                 {
                     _time[p] += _random.Next(0, 6);
-                    var e = new Event($"k{_random.Next(10)}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
+                    var key = _random.Next(10);
+                    var e = new Event(partitionLocalKeys ? $"p{p}k{key}" : $"k{key}", _time[p] - _random.Next(0, 40), _random.Next(1, 5));
                     _byPartition[p].Add(e);
                     Source.Add(p, e, e.Ts);
                 }
