@@ -13,7 +13,8 @@ namespace Sluice.Tests.Joins;
 
 /// <summary>
 /// Joins of two sources on real in-process silos (1-3, or 2-3 with one killed mid-run so the pipeline restarts from a
-/// checkpoint): an interval join, a window join (tumbling or sliding, random size, slide and offset) and a regular join.
+/// checkpoint): an interval join, a window join (tumbling or sliding, random size, slide and offset), a session window
+/// join (random static gap) and a regular join.
 /// Random keys, partitions, batch and buffer sizes, out-of-order input (<see cref="TwoSourceFeed{T1,T2}"/>) plus records
 /// far behind every watermark: committed output equals a brute-force oracle written here, none twice. Which records the
 /// cluster found late is read from the joins' late side outputs (a regular join has none: nothing is late to it); the
@@ -31,6 +32,7 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
     {
         Interval,
         Window,
+        Session,
         Regular,
     }
 
@@ -38,6 +40,7 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
     [InlineData(JoinKind.Interval, false)]
     [InlineData(JoinKind.Interval, true)]
     [InlineData(JoinKind.Window, true)]
+    [InlineData(JoinKind.Session, true)]
     [InlineData(JoinKind.Regular, true)]
     public async Task A_join_of_two_sources_commits_exactly_the_oracles_pairs(JoinKind kind, bool killASilo)
     {
@@ -46,10 +49,11 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         var lefts = new InMemorySource<Side>("lefts", random.Next(1, 4));
         var rights = new InMemorySource<Side>("rights", random.Next(1, 3));
         var keys = random.Next(2, 20);
+        var join = JoinUnderTest.Create(kind, random);
         var feed = new TwoSourceFeed<Side, Side>(
             seed, lefts, rights, perRound1: 10, perRound2: 10,
-            (r, ts, id) => new Side($"k{r.Next(keys)}", id, ts),
-            (r, ts, id) => new Side($"k{r.Next(keys)}", id, ts),
+            (r, ts, id) => new Side($"k{r.Next(keys)}", id, join.Stamp(ts)),
+            (r, ts, id) => new Side($"k{r.Next(keys)}", id, join.Stamp(ts)),
             s => s.Ts,
             s => s.Ts);
         var injected = new List<Side>();
@@ -58,7 +62,6 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         var lateRight = new CommittingSink<Side>("late-right", parallelism: 1);
         var silos = killASilo ? random.Next(2, 4) : random.Next(1, 4);
         var (batch, buffer) = (random.Next(1, 65), random.Next(1, 129));
-        var join = JoinUnderTest.Create(kind, random);
         var context = $"seed {seed} (replay: SLUICE_PROPERTY_SEED={seed}): {silos} silo(s), {lefts.Partitions}+{rights.Partitions} partitions, "
             + $"{keys} keys, {join}, SourceBatchSize {batch}, BufferSize {buffer}, kill: {killASilo}";
         output.WriteLine(context);
@@ -87,7 +90,7 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
             if (random.Next(3) == 0)
             {
                 var left = random.Next(2) == 0;
-                var stale = new Side($"k{random.Next(keys)}", (left ? 1_000_000 : 2_000_000) + injected.Count, random.NextInt64(-5_000, -1_000));
+                var stale = new Side($"k{random.Next(keys)}", (left ? 1_000_000 : 2_000_000) + injected.Count, join.Stamp(random.NextInt64(-5_000, -1_000)));
                 injected.Add(stale);
                 if (left)
                 {
@@ -140,26 +143,8 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         var lateIds = late.Select(s => s.Id).ToHashSet();
         var l = lefts.Concat(injected.Where(s => s.Id < 2_000_000)).Where(s => !lateIds.Contains(s.Id)).ToList();
         var r = rights.Concat(injected.Where(s => s.Id >= 2_000_000)).Where(s => !lateIds.Contains(s.Id)).ToList();
-        var pairs = new List<string>();
-        foreach (var a in l)
-        {
-            foreach (var b in r)
-            {
-                if (a.Key != b.Key)
-                {
-                    continue;
-                }
-
-                for (var n = join.Matches(a.Ts, b.Ts); n > 0; n--)
-                {
-                    pairs.Add(new Pair(a.Key, a.Id, b.Id, Math.Max(a.Ts, b.Ts)).ToString());
-                }
-            }
-        }
-
+        var pairs = join.Pairs(l, r).Select(p => p.ToString()).ToList();
         pairs.Sort(StringComparer.Ordinal);
         return pairs;
     }
-
-
 }
