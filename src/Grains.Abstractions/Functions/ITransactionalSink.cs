@@ -20,7 +20,10 @@ public interface ITransactionalSink<in T> : ISinkFunction<T>
 
     /// <summary>
     /// Checkpoint <paramref name="checkpointId"/> completed (or the pipeline restored from a checkpoint that holds
-    /// this transaction): make the prepared epoch visible. May be called more than once for one epoch.
+    /// this transaction): make the prepared epoch visible. May be called more than once for one epoch, and not always on
+    /// the writer that prepared it: after a restore, a writer created for the same task index commits it, and when the
+    /// sink now has fewer tasks, the epochs of a task that is gone are committed through a writer created for that task's
+    /// index by the task that took it over. So the handle and the task index must be all a commit needs.
     /// </summary>
     Task CommitAsync(long checkpointId, byte[] transaction, CancellationToken cancellationToken);
 }

@@ -365,17 +365,19 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     }
 
     /// <summary>
-    /// This task's committed epochs. Task 0 also initialises (fencing them and aborting what they left open) the
-    /// transactional ids of sink tasks that have markers but no longer exist because the parallelism was lowered.
+    /// This task's committed epochs. On its first read, task <c>i</c> also initialises (fencing them and aborting what they
+    /// left open) the transactional ids of the sink tasks that have markers but no longer exist because the parallelism
+    /// was lowered, those whose index is <c>i</c> modulo the parallelism: the tasks whose pending epochs it adopted after
+    /// the restore, and commits through a writer of their own id, one at a time with its own commits.
     /// </summary>
     private HashSet<(long Epoch, long Nonce)> ReadMarkers()
     {
         var options = _sink.Options;
         var producerConfig = KafkaClients.Admin(options.ClientConfig, options.BootstrapServers, $"sink '{_sink.Name}'", options.CommitMarkerTopic);
         var byTask = KafkaCommitMarkers.Read(new ConsumerConfig(producerConfig) { GroupId = _transactionalId + "-markers" }, options.CommitMarkerTopic, KafkaCommitMarkers.SinkPrefix(_pipelineId, _sink.Name), MarkerReadTimeout);
-        if (_taskIndex == 0 && _committed is null)
+        if (_taskIndex < _sink.Parallelism && _committed is null)
         {
-            foreach (var task in byTask.Keys.Where(t => t >= _sink.Parallelism).Order())
+            foreach (var task in byTask.Keys.Where(t => t >= _sink.Parallelism && t % _sink.Parallelism == _taskIndex).Order())
             {
                 var retired = TransactionalIdOf(_sink, _pipelineId, task);
                 _logger.LogInformation("Kafka sink '{Sink}': sink task {Task} no longer exists (parallelism {Parallelism}); aborting what {TransactionalId} left open.", _sink.Name, task, _sink.Parallelism, retired);

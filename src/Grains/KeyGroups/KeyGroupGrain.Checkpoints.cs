@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using Microsoft.Extensions.Logging;
 using Sluice.Checkpointing;
 using Sluice.Exchange;
+using Sluice.Pipelines;
 using Sluice.State.Snapshots;
 using Sluice.Storage;
 
@@ -110,6 +111,29 @@ internal sealed partial class KeyGroupGrain
     }
 
     /// <summary>
+    /// The sink's parallelism was lowered since the checkpoint: its tasks at or above the new parallelism no longer exist,
+    /// and task <c>i</c> takes over those with index <c>i</c> modulo the parallelism, committing their pending epochs as
+    /// they would have (Flink redistributes a sink's committables the same way).
+    /// </summary>
+    private async Task AdoptRetiredSinkTasksAsync(CheckpointMetadata checkpoint, long checkpointId)
+    {
+        foreach (var retired in checkpoint.Tasks)
+        {
+            if (retired.Stage != _stage.Index || retired.Task < _stage.Parallelism || retired.Task % _stage.Parallelism != _taskIndex || retired.BlobPath is not { } path)
+            {
+                continue;
+            }
+
+            var blob = await catalog.Store.GetAsync(path)
+                ?? throw new SnapshotCorruptedException($"checkpoint {checkpointId} names {path}, which the store does not have");
+            _task.AdoptRetired(retired.Task, blob);
+            _logger.LogInformation(
+                "{Task} took over sink task {Retired} of checkpoint {Checkpoint} (the sink has {Parallelism} tasks now); it holds {Entries} pending epochs",
+                _name, retired.Task, checkpointId, _stage.Parallelism, _task.StateEntries);
+        }
+    }
+
+    /// <summary>
     /// Loads this task's state from the checkpoint the attempt restores (none: starts empty). A blob that is missing
     /// or corrupted makes the coordinator restart from the checkpoint before; one of another schema fails the pipeline.
     /// </summary>
@@ -133,6 +157,11 @@ internal sealed partial class KeyGroupGrain
                 _task.Restore(blob);
                 RememberUpload(path, blob);
                 _logger.LogInformation("{Task} restored {Entries} state entries from checkpoint {Checkpoint}", _name, _task.StateEntries, checkpointId);
+            }
+
+            if (_stage.Kind == StageKind.Sink)
+            {
+                await AdoptRetiredSinkTasksAsync(checkpoint, checkpointId);
             }
 
             if (state?.Watermark is { } watermark && watermark > long.MinValue)

@@ -241,9 +241,11 @@ internal sealed class StageTaskBuilder(TaskBuildContext context, string taskName
 
     public override IStageTask VisitSink<T>(SinkNode<T> node)
     {
-        var writer = node.Sink is Sinks.IServiceAwareSink<T> aware
-            ? aware.CreateWriter(context.Plan.Id, context.TaskIndex, context.Services)
-            : node.Sink.CreateWriter(context.Plan.Id, context.TaskIndex);
-        return new SinkStageTask<T>(writer, context.Plan.Id, context.TaskIndex, context.Counters, context.Errors);
+        var pipelineId = context.Plan.Id;
+        var services = context.Services;
+        Functions.ISinkFunction<T> CreateWriter(int task) => node.Sink is Sinks.IServiceAwareSink<T> aware
+            ? aware.CreateWriter(pipelineId, task, services)
+            : node.Sink.CreateWriter(pipelineId, task);
+        return new SinkStageTask<T>(CreateWriter(context.TaskIndex), CreateWriter, pipelineId, context.TaskIndex, context.Counters, context.Errors);
     }
 }

@@ -47,6 +47,14 @@ internal interface IStageTask
     /// <summary>Replaces the task's state with a snapshot taken by <see cref="Snapshot"/>.</summary>
     void Restore(ReadOnlyMemory<byte> snapshot);
 
+    /// <summary>
+    /// Takes over what task <paramref name="task"/> of this stage left in the restored checkpoint, when that task no longer
+    /// exists (the stage has fewer tasks now). Only sink tasks are ever asked (a keyed stage's tasks are its key groups,
+    /// fixed by its maximum parallelism); a transactional sink adopts the task's pending epochs.
+    /// </summary>
+    void AdoptRetired(int task, ReadOnlyMemory<byte> snapshot) =>
+        throw new NotSupportedException($"{GetType().Name} cannot take over the state of another task.");
+
     /// <summary>Everything the task holds, for its move to another silo (only when <see cref="CanMigrate"/>).</summary>
     // Keyed tasks: their snapshot, which completes synchronously. Sinks add what no checkpoint holds (the open epoch).
     byte[]? ExportForMigration() => SnapshotAsync(0).Result; // completed synchronously for keyed tasks (see above); sinks override this

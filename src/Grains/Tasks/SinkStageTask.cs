@@ -5,8 +5,13 @@ using Sluice.Operators;
 
 namespace Sluice.Tasks;
 
-/// <summary>A sink task: hands records to the user's sink writer, with watermarks, checkpoints and end of input.</summary>
-internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineId, int taskIndex, OperatorCounters counters, UserErrorReporter errors)
+/// <summary>
+/// A sink task: hands records to the user's sink writer, with watermarks, checkpoints and end of input.
+/// <paramref name="createWriter"/> makes a writer for another task index of the same sink: what commits the pending epochs
+/// this task adopted from tasks that no longer exist (the sink's parallelism was lowered).
+/// </summary>
+internal sealed class SinkStageTask<T>(
+    ISinkFunction<T> writer, Func<int, ISinkFunction<T>> createWriter, string pipelineId, int taskIndex, OperatorCounters counters, UserErrorReporter errors)
     : IStageTask, IDisposable
 {
     // Epochs sealed at a barrier and not yet known committed, in checkpoint order (the order of their barriers). Each
@@ -137,7 +142,7 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             staging = Task.FromException<byte[]?>(ex);
         }
 
-        _pending.Add(new SealedEpoch(checkpointId, staging));
+        _pending.Add(new SealedEpoch(checkpointId, staging, taskIndex));
         return SnapshotStagedAsync(checkpointId);
     }
 
@@ -166,7 +171,7 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
         {
             if (epoch.CheckpointId <= checkpointId && epoch.Staging.Result is { } transaction) // completed: both callers wait for (or check) the staging first
             {
-                staged.Add(new PendingTransaction(epoch.CheckpointId, transaction));
+                staged.Add(new PendingTransaction(epoch.CheckpointId, transaction, epoch.Task));
             }
         }
 
@@ -204,19 +209,70 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
             // Staged already: checkpoint n completed, so this task's snapshot of n, which waited for it, did.
             if (await next.Staging is { } transaction)
             {
-                await transactional.CommitAsync(next.CheckpointId, transaction, CancellationToken.None);
+                if (next.Task == taskIndex)
+                {
+                    await transactional.CommitAsync(next.CheckpointId, transaction, CancellationToken.None);
+                }
+                else
+                {
+                    await CommitAdoptedAsync(next.Task, next.CheckpointId, transaction);
+                }
             }
 
             _pending.Remove(next);
         }
     }
 
+    /// <summary>
+    /// Commits an epoch that task <paramref name="task"/>, which no longer exists, prepared: through a writer of that
+    /// task, so the commit is the one it would have made (a Kafka sink's transactional id, markers and fencing are per
+    /// task). A writer per commit: these commits follow a restore only, and a writer kept between them could hold a
+    /// producer that this task's own writer fences meanwhile (it aborts what retired tasks left open).
+    /// </summary>
+    private async Task CommitAdoptedAsync(int task, long checkpointId, byte[] transaction)
+    {
+        var adopted = createWriter(task);
+        try
+        {
+            await ((ITransactionalSink<T>)adopted).CommitAsync(checkpointId, transaction, CancellationToken.None);
+        }
+        finally
+        {
+            (adopted as IDisposable)?.Dispose();
+        }
+    }
+
     public void Restore(ReadOnlyMemory<byte> snapshot)
     {
         _pending.Clear();
-        foreach (var restored in PendingTransactions.Read(snapshot))
+        foreach (var restored in PendingTransactions.Read(snapshot, taskIndex))
         {
-            _pending.Add(new SealedEpoch(restored.CheckpointId, Task.FromResult<byte[]?>(restored.Transaction)));
+            _pending.Add(new SealedEpoch(restored.CheckpointId, Task.FromResult<byte[]?>(restored.Transaction), restored.Task));
+        }
+    }
+
+    /// <summary>
+    /// Takes over the pending epochs of sink task <paramref name="task"/>, which the restored checkpoint holds but which no
+    /// longer exists (the sink's parallelism was lowered): they are committed with this task's own, in checkpoint order,
+    /// and stay in its snapshots until they are. Without this, epochs whose checkpoint completed but whose commit had not
+    /// happened would be lost: the sources resume after them.
+    /// </summary>
+    public void AdoptRetired(int task, ReadOnlyMemory<byte> snapshot)
+    {
+        if (writer is not ITransactionalSink<T>)
+        {
+            return;
+        }
+
+        foreach (var restored in PendingTransactions.Read(snapshot, task))
+        {
+            var at = 0;
+            while (at < _pending.Count && _pending[at].CheckpointId <= restored.CheckpointId)
+            {
+                at++;
+            }
+
+            _pending.Insert(at, new SealedEpoch(restored.CheckpointId, Task.FromResult<byte[]?>(restored.Transaction), restored.Task));
         }
     }
 
@@ -243,5 +299,8 @@ internal sealed class SinkStageTask<T>(ISinkFunction<T> writer, string pipelineI
     }
 }
 
-/// <summary>An epoch sealed at Barrier(<see cref="CheckpointId"/>) and its staging (null result: the epoch was empty).</summary>
-internal sealed record SealedEpoch(long CheckpointId, Task<byte[]?> Staging);
+/// <summary>
+/// An epoch sealed at Barrier(<see cref="CheckpointId"/>) by sink task <see cref="Task"/> (this task, or one it adopted)
+/// and its staging (null result: the epoch was empty).
+/// </summary>
+internal sealed record SealedEpoch(long CheckpointId, Task<byte[]?> Staging, int Task);

@@ -12,14 +12,26 @@ namespace Sluice.Tests.Recovery;
 /// </summary>
 public sealed class CommittingSink<T>(string name, int parallelism = 1) : SinkDefinition<T>(name, parallelism)
 {
-    private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
-    private readonly ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
+    private ConcurrentDictionary<(int Task, long Checkpoint), T[]> _prepared = new();
+    private ConcurrentDictionary<(int Task, long Checkpoint), T[]> _committed = new();
     private readonly LastingFault _failingPrepares = new();
     private readonly LastingFault _failingCommits = new();
     private int _commitsFailed;
     private long _blockNextWriteTicks;
     private int _failNextPrepare;
     private int _preparesFailed;
+
+    /// <summary>
+    /// The same sink (its prepared and committed epochs) with another number of tasks, for a pipeline restored with its
+    /// sink's parallelism changed.
+    /// </summary>
+    public CommittingSink<T> Rescaled(int tasks)
+    {
+        var rescaled = new CommittingSink<T>(Name, tasks);
+        rescaled._prepared = _prepared;
+        rescaled._committed = _committed;
+        return rescaled;
+    }
 
     public int Prepared => _prepared.Count;
 

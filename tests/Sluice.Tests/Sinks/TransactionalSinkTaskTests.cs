@@ -121,18 +121,97 @@ public sealed class TransactionalSinkTaskTests
         await Assert.ThrowsAsync<IOException>(() => second);
     }
 
-    private static SinkStageTask<int> CreateTask(ControlledStagingWriter writer) =>
-        new(writer, "p", 0, new OperatorCounters(), new UserErrorReporter(NullLogger.Instance, "p/sink[0]", static () => 0, ErrorPolicy.Fail));
+    [Fact]
+    public async Task A_task_adopts_the_pending_epochs_of_a_retired_task_and_commits_them_through_that_tasks_writer_in_checkpoint_order()
+    {
+        // Before: sink tasks 0 and 1 each with pending epochs; after a restore with one task, task 0 takes over task 1.
+        var retiredWriter = new ControlledStagingWriter();
+        var retired = CreateTask(retiredWriter, task: 1);
+        Write(retired, 5);
+        var retiredFirst = retired.SnapshotAsync(1);
+        Write(retired, 6);
+        var retiredSecond = retired.SnapshotAsync(2);
+        retiredWriter.Stage(1);
+        retiredWriter.Stage(2);
+        await retiredFirst;
+        var retiredSnapshot = await retiredSecond;
+        retired.Dispose();
+
+        var ownWriter = new ControlledStagingWriter();
+        var own = CreateTask(ownWriter);
+        Write(own, 1);
+        var ownFirst = own.SnapshotAsync(1);
+        Write(own, 2);
+        var ownSecond = own.SnapshotAsync(3);
+        ownWriter.Stage(1);
+        ownWriter.Stage(3);
+        await ownFirst;
+        var ownSnapshot = await ownSecond;
+        own.Dispose();
+
+        var writers = new Dictionary<int, List<ControlledStagingWriter>>();
+        var restoredWriter = new ControlledStagingWriter();
+        using var restored = CreateTask(restoredWriter, task: 0, createWriter: index =>
+        {
+            var w = new ControlledStagingWriter();
+            (writers.TryGetValue(index, out var list) ? list : writers[index] = []).Add(w);
+            return w;
+        });
+        restored.Restore(ownSnapshot!);
+        restored.AdoptRetired(1, retiredSnapshot!);
+
+        // Its snapshot now holds both tasks' epochs, in checkpoint order, each with the task that prepared it.
+        Write(restored, 9);
+        var afterAdoption = restored.SnapshotAsync(4);
+        restoredWriter.Stage(4);
+        var pending = PendingTransactions.Read((await afterAdoption)!, task: 0);
+        Assert.Equal([(1L, 0), (1L, 1), (2L, 1), (3L, 0), (4L, 0)], pending.Select(p => (p.CheckpointId, p.Task)).ToList());
+
+        await restored.NotifyCheckpointCompleteAsync(3);
+        Assert.Equal([1L, 3L], restoredWriter.Committed);
+        Assert.Equal([1], writers.Keys.ToList());
+        Assert.Equal([1L, 2L], writers[1].SelectMany(w => w.Committed).ToList());
+        Assert.All(writers[1], w => Assert.True(w.Disposed, "a writer made for a retired task's commit is disposed after it"));
+        Assert.Equal(1, restored.StateEntries); // epoch 4, sealed above, still pending
+    }
+
+    [Fact]
+    public void A_snapshot_of_the_earlier_layout_without_tasks_reads_as_the_snapshotting_tasks_own()
+    {
+        var payload = new byte[4 + 8 + 4 + 8];
+        BinaryPrimitives.WriteInt32LittleEndian(payload, 1);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(4), 7);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), 8);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), 7);
+        var v1 = Sluice.State.Snapshots.SnapshotEnvelope.Wrap("sink-transactions/v1", payload);
+
+        var pending = Assert.Single(PendingTransactions.Read(v1, task: 2));
+        Assert.Equal((7L, 2), (pending.CheckpointId, pending.Task));
+        Assert.Equal(7L, BinaryPrimitives.ReadInt64LittleEndian(pending.Transaction));
+    }
+
+    private static SinkStageTask<int> CreateTask(ControlledStagingWriter writer, int task = 0, Func<int, ISinkFunction<int>>? createWriter = null) =>
+        new(
+            writer,
+            createWriter ?? (_ => throw new InvalidOperationException("no other task's writer is expected")),
+            "p",
+            task,
+            new OperatorCounters(),
+            new UserErrorReporter(NullLogger.Instance, $"p/sink[{task}]", static () => 0, ErrorPolicy.Fail));
 
     private static void Write(SinkStageTask<int> task, params int[] values) =>
         task.Process(new RecordBatch<int>(values, new long[values.Length]));
 
     private static long[] Checkpoints(byte[]? snapshot) =>
-        PendingTransactions.Read(snapshot!).Select(p => p.CheckpointId).ToArray();
+        PendingTransactions.Read(snapshot!, task: 0).Select(p => p.CheckpointId).ToArray();
 
     /// <summary>Seals at once (the contract's synchronous part); each epoch is staged when the test says so.</summary>
-    private sealed class ControlledStagingWriter : ITransactionalSink<int>, IMovableSink
+    private sealed class ControlledStagingWriter : ITransactionalSink<int>, IMovableSink, IDisposable
     {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+
         private readonly Dictionary<long, TaskCompletionSource<byte[]?>> _staging = [];
 
         public List<int> OpenEpoch { get; } = [];

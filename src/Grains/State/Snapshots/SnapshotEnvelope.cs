@@ -30,6 +30,18 @@ internal static class SnapshotEnvelope
         return blob;
     }
 
+    /// <summary>The schema a blob's frame names, or null when it is not a readable frame (for readers of several schemas).</summary>
+    public static string? SchemaOf(ReadOnlySpan<byte> blob)
+    {
+        if (blob.Length < 10 || BinaryPrimitives.ReadUInt32LittleEndian(blob) != Magic || BinaryPrimitives.ReadUInt16LittleEndian(blob[4..]) != FrameVersion)
+        {
+            return null;
+        }
+
+        var schemaLength = BinaryPrimitives.ReadInt32LittleEndian(blob[6..]);
+        return schemaLength < 0 || 10 + schemaLength > blob.Length ? null : Encoding.UTF8.GetString(blob.Slice(10, schemaLength));
+    }
+
     /// <summary>Checks the frame and returns the payload.</summary>
     /// <exception cref="SnapshotCorruptedException">Truncated, wrong magic, or checksum mismatch.</exception>
     /// <exception cref="SnapshotSchemaMismatchException">Written for another state schema.</exception>

@@ -250,26 +250,56 @@ public sealed class KafkaExactlyOnceProtocolTests
     }
 
     [Fact]
-    public async Task Transactions_of_sink_tasks_removed_by_a_lower_parallelism_are_aborted_when_task_0_restores()
+    public async Task Transactions_of_sink_tasks_removed_by_a_lower_parallelism_are_aborted_by_the_tasks_that_take_them_over()
     {
         using var kafka = EpochLog.Start();
-        var wide = EpochLog.Sink(kafka, parallelism: 3);
-        foreach (var task in new[] { 0, 1, 2 })
+        var wide = EpochLog.Sink(kafka, parallelism: 5);
+        foreach (var task in new[] { 0, 1, 2, 3, 4 })
         {
             await EpochLog.CommitEpochsAsync(wide, "p-narrow", task, 1, 1);
         }
 
-        var narrow = EpochLog.Sink(kafka, parallelism: 1);
+        // Two tasks now: task 0 takes over tasks 2 and 4, task 1 takes over task 3 (index modulo the parallelism).
+        var narrow = EpochLog.Sink(kafka, parallelism: 2);
         var aborted = new List<string>();
         narrow.TransactionHook = (at, id, _) =>
         {
             if (at == KafkaTransactionStep.RetiredTaskAborted)
             {
-                aborted.Add(id);
+                lock (aborted)
+                {
+                    aborted.Add(id);
+                }
             }
         };
+        await EpochLog.CommitEpochsAsync(narrow, "p-narrow", 1, 2, 2);
+        Assert.Equal([EpochLog.TransactionalId("p-narrow", 3)], aborted);
         await EpochLog.CommitEpochsAsync(narrow, "p-narrow", 0, 2, 2);
-        Assert.Equal([EpochLog.TransactionalId("p-narrow", 1), EpochLog.TransactionalId("p-narrow", 2)], aborted);
+        Assert.Equal([EpochLog.TransactionalId("p-narrow", 3), EpochLog.TransactionalId("p-narrow", 2), EpochLog.TransactionalId("p-narrow", 4)], aborted);
+    }
+
+    [Fact]
+    public async Task An_epoch_of_a_removed_task_committed_through_a_writer_of_its_id_is_produced_once_under_that_task_with_its_marker()
+    {
+        using var kafka = EpochLog.Start();
+        var wide = EpochLog.Sink(kafka, parallelism: 3);
+        var retired = (ITransactionalSink<string>)wide.CreateWriter("p-adopt", 2);
+        var records = EpochLog.WriteEpoch(retired, 7, 12);
+        var handle = (await retired.PrepareAsync(7, CancellationToken.None))!;
+        ((IDisposable)retired).Dispose(); // the task's silo went away with epoch 7 prepared, its checkpoint complete
+
+        // The restored pipeline has one sink task; it commits task 2's epoch through a writer of task 2, then again
+        // (a second restore from the same checkpoint): the marker makes the second a no-op.
+        var narrow = EpochLog.Sink(kafka, parallelism: 1);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            var adopted = (ITransactionalSink<string>)narrow.CreateWriter("p-adopt", 2);
+            await adopted.CommitAsync(7, handle, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(120));
+            ((IDisposable)adopted).Dispose();
+        }
+
+        var copies = EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, new Dictionary<long, List<string>> { [7] = records }, task: 2);
+        Assert.Equal(1, copies[7]);
     }
 
     [Fact]
