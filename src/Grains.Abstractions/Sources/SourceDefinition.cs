@@ -27,6 +27,12 @@ public abstract class SourceDefinition<T>
 
     /// <summary>Opens a reader for one partition. Called on the silo that owns the partition's queue.</summary>
     public abstract ISourceReader<T> OpenReader(int partition);
+
+    /// <summary>
+    /// Opens a reader of one partition for pipeline <paramref name="pipelineId"/>; sources whose external state is named
+    /// after the pipeline (a Kafka source's default consumer group) override this.
+    /// </summary>
+    public virtual ISourceReader<T> OpenReader(string pipelineId, int partition) => OpenReader(partition);
 }
 
 /// <summary>Reads one source partition, in order, without blocking.</summary>

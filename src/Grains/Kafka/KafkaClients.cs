@@ -6,10 +6,10 @@ namespace Sluice.Kafka;
 /// <summary>Builds Confluent client configs from Sluice options, with settings validated up front.</summary>
 internal static class KafkaClients
 {
-    public static ConsumerConfig Consumer(KafkaSourceOptions options) =>
+    public static ConsumerConfig Consumer(KafkaSourceOptions options, string pipelineId) =>
         new(Validated(options.ClientConfig, options.BootstrapServers, "source", options.Topic))
         {
-            GroupId = options.GroupId,
+            GroupId = options.GroupIdFor(pipelineId),
             EnableAutoCommit = false,
             EnablePartitionEof = false,
             IsolationLevel = options.IsolationLevel,

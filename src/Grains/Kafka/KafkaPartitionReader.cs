@@ -7,7 +7,7 @@ namespace Sluice.Kafka;
 /// Reads one topic partition for the pipeline without blocking: drains what the consumer thread buffered,
 /// deserialises it and hands it to the source operators. Opened on the silo that owns the partition's queue.
 /// </summary>
-internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
+internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, string pipelineId, int partition, IDeserializer<T> format, Lazy<KafkaDeadLetters> deadLetters)
     : ISourceReader<T>, ISourceReaderStatus, ISeekableSourceReader, ICheckpointListeningSourceReader, IDisposable
 {
     private KafkaPartitionConsumer? _consumer;
@@ -96,7 +96,7 @@ internal sealed class KafkaPartitionReader<T>(KafkaSource<T> source, int partiti
     private KafkaPartitionConsumer Open()
     {
         var options = source.Options;
-        var config = KafkaClients.Consumer(options);
+        var config = KafkaClients.Consumer(options, pipelineId);
         var topicPartition = new TopicPartition(options.Topic, partition);
         // A partition added to the topic after the source was defined is read from its beginning, whatever the start position.
         var start = _seekTo >= 0 ? new Offset(_seekTo)

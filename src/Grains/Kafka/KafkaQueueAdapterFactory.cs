@@ -91,7 +91,7 @@ internal sealed class KafkaQueueReceiver(KafkaStreamOptions options, TopicPartit
             GroupId = options.GroupId,
             StartPosition = options.StartPosition,
             IsolationLevel = options.IsolationLevel,
-        });
+        }, pipelineId: string.Empty);
         foreach (var (key, value) in options.ClientConfig)
         {
             config.Set(key, value);

@@ -39,7 +39,11 @@ public sealed class KafkaSource<T> : SourceDefinition<T>
     /// <summary>Where consumer threads log; set by the silo so client trouble shows up with the rest.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
-    public override ISourceReader<T> OpenReader(int partition) => new KafkaPartitionReader<T>(this, partition, _format, _deadLetters);
+    /// <summary>A reader outside a pipeline: offsets go to <see cref="KafkaSourceOptions.GroupId"/>, or to <c>sluice</c>.</summary>
+    public override ISourceReader<T> OpenReader(int partition) => OpenReader(string.Empty, partition);
+
+    /// <summary>A reader of pipeline <paramref name="pipelineId"/>: offsets go to its consumer group (<see cref="KafkaSourceOptions.GroupIdFor"/>).</summary>
+    public override ISourceReader<T> OpenReader(string pipelineId, int partition) => new KafkaPartitionReader<T>(this, pipelineId, partition, _format, _deadLetters);
 
     private static int PartitionCount(KafkaSourceOptions options)
     {

@@ -21,9 +21,14 @@ public sealed class KafkaSourceOptions
     /// <summary>
     /// Consumer group id, for monitoring only: after each completed checkpoint the partitions' checkpointed offsets are
     /// committed to this group, so standard lag tools (kafka-consumer-groups, Burrow, exporters) see the pipeline's
-    /// progress. The pipeline never reads them back: its offsets live in its checkpoints. Use one group per pipeline.
+    /// progress. The pipeline never reads them back: its offsets live in its checkpoints. Not set (the default): the group
+    /// is <c>sluice-{pipeline id}</c>, one per pipeline, so two pipelines reading one topic do not overwrite each other's
+    /// offsets. Two sources of one pipeline reading the same topic should be given groups of their own.
     /// </summary>
-    public string GroupId { get; set; } = "sluice";
+    public string? GroupId { get; set; }
+
+    /// <summary>The group offsets are committed to for pipeline <paramref name="pipelineId"/> (empty outside a pipeline: <c>sluice</c>).</summary>
+    public string GroupIdFor(string pipelineId) => GroupId ?? (pipelineId.Length == 0 ? "sluice" : "sluice-" + pipelineId);
 
     /// <summary>
     /// Which records the consumers see. <see cref="IsolationLevel.ReadCommitted"/> (default) hides records of open and
@@ -91,9 +96,9 @@ public sealed class KafkaSourceOptions
             errors.Add($"ClientConfig must not set group.id or enable.auto.commit: use {nameof(GroupId)}; offsets are committed after each completed checkpoint.");
         }
 
-        if (string.IsNullOrWhiteSpace(GroupId))
+        if (GroupId is not null && string.IsNullOrWhiteSpace(GroupId))
         {
-            errors.Add($"{nameof(GroupId)} is empty (it names the consumer group that lag tools read).");
+            errors.Add($"{nameof(GroupId)} is empty (it names the consumer group that lag tools read; leave it unset for sluice-{{pipeline id}}).");
         }
 
         if (BufferedMessages <= 0)

@@ -10,6 +10,6 @@ internal sealed class SourceTaskFactory(SourceTaskContext context, SourcePlan so
     public override ISourcePartitionTask VisitSource<T>(SourceNode<T> node)
     {
         var chain = new ChainBuilder(context).ConsumersOf<T>(node);
-        return new SourcePartitionTask<T>(source, partition, node.Source.OpenReader(partition), context, pull, chain);
+        return new SourcePartitionTask<T>(source, partition, node.Source.OpenReader(context.Plan.Id, partition), context, pull, chain);
     }
 }

@@ -23,6 +23,17 @@ public sealed class KafkaGroupOffsetTests(ITestOutputHelper output) : IDisposabl
     private readonly string _root = Directory.CreateTempSubdirectory("sluice-kafka-group-").FullName;
 
     [Fact]
+    public void Without_a_group_id_each_pipeline_commits_to_a_group_of_its_own()
+    {
+        var unset = new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1" };
+        Assert.Equal("sluice-clicks", KafkaClients.Consumer(unset, "clicks").GroupId);
+        Assert.Equal("sluice-orders", KafkaClients.Consumer(unset, "orders").GroupId);
+        Assert.Empty(unset.Validate());
+        var set = new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1", GroupId = Group };
+        Assert.Equal(Group, KafkaClients.Consumer(set, "clicks").GroupId);
+    }
+
+    [Fact]
     public async Task Group_offsets_advance_to_the_checkpointed_positions_and_a_restore_ignores_them()
     {
         using var kafka = EmbeddedKafka.Start(brokers: 1);

@@ -17,7 +17,7 @@ public sealed class KafkaIsolationLevelTests
     {
         var options = new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1" };
         Assert.Equal(IsolationLevel.ReadCommitted, options.IsolationLevel);
-        Assert.Equal(IsolationLevel.ReadCommitted, KafkaClients.Consumer(options).IsolationLevel);
+        Assert.Equal(IsolationLevel.ReadCommitted, KafkaClients.Consumer(options, "p").IsolationLevel);
         Assert.Empty(options.Validate());
     }
 
@@ -25,8 +25,8 @@ public sealed class KafkaIsolationLevelTests
     public void Read_uncommitted_is_passed_to_the_consumer_when_chosen()
     {
         var options = new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1", IsolationLevel = IsolationLevel.ReadUncommitted };
-        Assert.Equal(IsolationLevel.ReadUncommitted, KafkaClients.Consumer(options).IsolationLevel);
-        Assert.Equal(IsolationLevel.ReadCommitted, KafkaClients.Consumer(new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1" }).IsolationLevel);
+        Assert.Equal(IsolationLevel.ReadUncommitted, KafkaClients.Consumer(options, "p").IsolationLevel);
+        Assert.Equal(IsolationLevel.ReadCommitted, KafkaClients.Consumer(new KafkaSourceOptions { Topic = "t", BootstrapServers = "127.0.0.1:1" }, "p").IsolationLevel);
     }
 
     [Fact]
