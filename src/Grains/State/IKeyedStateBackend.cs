@@ -100,9 +100,16 @@ internal interface IInternalMergingState<TNamespace> : IInternalKvState<TNamespa
 
 internal interface IInternalValueState<in TNamespace, T> : IInternalKvState<TNamespace>, IValueState<T>;
 
-internal interface IInternalListState<TNamespace, T> : IInternalMergingState<TNamespace>, IListState<T>;
+internal interface IInternalListState<TNamespace, T> : IInternalMergingState<TNamespace>, IVisitableListState<T>
+{
+    /// <summary>
+    /// Replaces the current key's elements with <paramref name="values"/>, as <see cref="IListState{T}.Update"/> does
+    /// (an empty span clears them); the values are copied, the span is not kept.
+    /// </summary>
+    void Replace(ReadOnlySpan<T> values);
+}
 
-internal interface IInternalMapState<in TNamespace, TUserKey, TUserValue> : IInternalKvState<TNamespace>, IMapState<TUserKey, TUserValue>
+internal interface IInternalMapState<in TNamespace, TUserKey, TUserValue> : IInternalKvState<TNamespace>, IVisitableMapState<TUserKey, TUserValue>
     where TUserKey : notnull;
 
 internal interface IInternalReducingState<TNamespace, T> : IInternalMergingState<TNamespace>, IReducingState<T>;

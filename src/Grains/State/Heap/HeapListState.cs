@@ -11,36 +11,34 @@ internal sealed class HeapListState<TKey, TNamespace, T>(ListStateDescriptor<T> 
 {
     public IReadOnlyList<T> Get()
     {
-        ref var entry = ref Lookup();
-        if (Unsafe.IsNullRef(ref entry))
+        var elements = Read();
+        if (elements is null)
         {
-            return [];
-        }
-
-        var elements = entry.Value;
-        if (HasTtl && !RemoveExpiredElements(ref elements, Now()))
-        {
-            Clear();
             return [];
         }
 
         var result = new List<T>(elements.Count);
-        var renewed = UpdateOnRead ? NewExpiry() : 0;
         for (var i = 0; i < elements.Count; i++)
         {
             result.Add(elements[i].Value);
-            if (UpdateOnRead)
-            {
-                elements[i] = new TtlValue<T>(elements[i].Value, renewed);
-            }
-        }
-
-        if (UpdateOnRead)
-        {
-            entry.Expiry = Math.Max(entry.Expiry, renewed);
         }
 
         return result;
+    }
+
+    public void Visit<TVisitor>(ref TVisitor visitor)
+        where TVisitor : struct, IListElementVisitor<T>
+    {
+        var elements = Read();
+        if (elements is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < elements.Count; i++)
+        {
+            visitor.Visit(elements[i].Value);
+        }
     }
 
     public void Add(T value)
@@ -74,12 +72,77 @@ internal sealed class HeapListState<TKey, TNamespace, T>(ListStateDescriptor<T> 
         }
     }
 
+    /// <summary>As <see cref="Update"/>, refilling the entry's own list when there is one (no snapshot holds it: snapshots are serialized).</summary>
+    public void Replace(ReadOnlySpan<T> values)
+    {
+        var expiry = NewExpiry();
+        ref var entry = ref Table.Find(CurrentKey, Namespace);
+        if (values.IsEmpty || Unsafe.IsNullRef(ref entry))
+        {
+            Clear();
+            if (!values.IsEmpty)
+            {
+                var added = new List<TtlValue<T>>(values.Length);
+                Fill(added, values, expiry);
+                Table.Add(CurrentKey, Namespace, added, expiry);
+            }
+
+            return;
+        }
+
+        var elements = entry.Value;
+        elements.Clear();
+        Fill(elements, values, expiry);
+        entry.Expiry = expiry;
+    }
+
     public void MergeNamespaces(TNamespace target, ReadOnlySpan<TNamespace> sources) =>
         MergeInto(target, sources, static (_, a, b) =>
         {
             a.AddRange(b);
             return a;
         }, this);
+
+    /// <summary>
+    /// The current key's live elements, as a read sees them: expired ones removed (the entry too when none is left), a
+    /// time-to-live renewed on read renewed. Null when it has none.
+    /// </summary>
+    private List<TtlValue<T>>? Read()
+    {
+        ref var entry = ref Lookup();
+        if (Unsafe.IsNullRef(ref entry))
+        {
+            return null;
+        }
+
+        var elements = entry.Value;
+        if (HasTtl && !RemoveExpiredElements(ref elements, Now()))
+        {
+            Clear();
+            return null;
+        }
+
+        if (UpdateOnRead)
+        {
+            var renewed = NewExpiry();
+            for (var i = 0; i < elements.Count; i++)
+            {
+                elements[i] = new TtlValue<T>(elements[i].Value, renewed);
+            }
+
+            entry.Expiry = Math.Max(entry.Expiry, renewed);
+        }
+
+        return elements;
+    }
+
+    private static void Fill(List<TtlValue<T>> elements, ReadOnlySpan<T> values, long expiry)
+    {
+        foreach (var value in values)
+        {
+            elements.Add(new TtlValue<T>(value, expiry));
+        }
+    }
 
     protected override bool TryView(List<TtlValue<T>> stored, long now, out object? value)
     {

@@ -73,16 +73,9 @@ internal sealed class HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(
 
     public IReadOnlyList<KeyValuePair<TUserKey, TUserValue>> Entries()
     {
-        ref var entry = ref Lookup();
-        if (Unsafe.IsNullRef(ref entry))
+        var map = Read();
+        if (map is null)
         {
-            return [];
-        }
-
-        var map = entry.Value;
-        if (HasTtl && !RemoveExpiredElements(ref map, Now()))
-        {
-            Clear();
             return [];
         }
 
@@ -92,21 +85,59 @@ internal sealed class HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(
             result.Add(new KeyValuePair<TUserKey, TUserValue>(userKey, element.Value));
         }
 
+        return result;
+    }
+
+    public void Visit<TVisitor>(ref TVisitor visitor)
+        where TVisitor : struct, IMapEntryVisitor<TUserKey, TUserValue>
+    {
+        var map = Read();
+        if (map is null)
+        {
+            return;
+        }
+
+        foreach (var (userKey, element) in map)
+        {
+            visitor.Visit(userKey, element.Value);
+        }
+    }
+
+    public bool IsEmpty() => Read() is not { Count: > 0 };
+
+    /// <summary>
+    /// The current key's live map, as a read sees it: expired entries removed (the state entry too when none is left), a
+    /// time-to-live renewed on read renewed. Null when it has none.
+    /// </summary>
+    private Dictionary<TUserKey, TtlValue<TUserValue>>? Read()
+    {
+        ref var entry = ref Lookup();
+        if (Unsafe.IsNullRef(ref entry))
+        {
+            return null;
+        }
+
+        var map = entry.Value;
+        if (HasTtl && !RemoveExpiredElements(ref map, Now()))
+        {
+            Clear();
+            return null;
+        }
+
         if (UpdateOnRead)
         {
             var renewed = NewExpiry();
-            foreach (var pair in result)
+            foreach (var userKey in map.Keys)
             {
-                map[pair.Key] = new TtlValue<TUserValue>(pair.Value, renewed);
+                // In place through a reference: the map's version stays, so the enumeration goes on.
+                CollectionsMarshal.GetValueRefOrNullRef(map, userKey).Expiry = renewed;
             }
 
             entry.Expiry = Math.Max(entry.Expiry, renewed);
         }
 
-        return result;
+        return map;
     }
-
-    public bool IsEmpty() => Entries().Count == 0;
 
     protected override bool TryView(Dictionary<TUserKey, TtlValue<TUserValue>> stored, long now, out object? value)
     {
