@@ -57,26 +57,26 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
 
     public IInternalValueState<TNamespace, T> GetValueState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ValueStateDescriptor<T> descriptor)
         where TNamespace : notnull =>
-        Register(descriptor, () => new HeapValueState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+        Register(descriptor, static (d, b) => new HeapValueState<TKey, TNamespace, T>(d, b._key, b.Time, b._serializers));
 
     public IInternalListState<TNamespace, T> GetListState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ListStateDescriptor<T> descriptor)
         where TNamespace : notnull =>
-        Register(descriptor, () => new HeapListState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+        Register(descriptor, static (d, b) => new HeapListState<TKey, TNamespace, T>(d, b._key, b.Time, b._serializers));
 
     public IInternalMapState<TNamespace, TUserKey, TUserValue> GetMapState<TNamespace, TUserKey, TUserValue>(
         IStateSerializer<TNamespace> namespaceSerializer, MapStateDescriptor<TUserKey, TUserValue> descriptor)
         where TNamespace : notnull
         where TUserKey : notnull =>
-        Register(descriptor, () => new HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(descriptor, _key, Time, _serializers));
+        Register(descriptor, static (d, b) => new HeapMapState<TKey, TNamespace, TUserKey, TUserValue>(d, b._key, b.Time, b._serializers));
 
     public IInternalReducingState<TNamespace, T> GetReducingState<TNamespace, T>(IStateSerializer<TNamespace> namespaceSerializer, ReducingStateDescriptor<T> descriptor)
         where TNamespace : notnull =>
-        Register(descriptor, () => new HeapReducingState<TKey, TNamespace, T>(descriptor, _key, Time, _serializers));
+        Register(descriptor, static (d, b) => new HeapReducingState<TKey, TNamespace, T>(d, b._key, b.Time, b._serializers));
 
     public IInternalAggregatingState<TNamespace, TIn, TAcc, TOut> GetAggregatingState<TNamespace, TIn, TAcc, TOut>(
         IStateSerializer<TNamespace> namespaceSerializer, AggregatingStateDescriptor<TIn, TAcc, TOut> descriptor)
         where TNamespace : notnull =>
-        Register(descriptor, () => new HeapAggregatingState<TKey, TNamespace, TIn, TAcc, TOut>(descriptor, _key, Time, _serializers));
+        Register(descriptor, static (d, b) => new HeapAggregatingState<TKey, TNamespace, TIn, TAcc, TOut>(d, b._key, b.Time, b._serializers));
 
     public IReadOnlyList<TKey> GetKeys<TNamespace>(string stateName, TNamespace ns)
         where TNamespace : notnull
@@ -186,7 +186,9 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
         }
     }
 
-    private TState Register<TState>(StateDescriptor descriptor, Func<TState> create)
+    /// <summary>The state of <paramref name="descriptor"/>'s name, created on first use (a static factory: asking again allocates nothing).</summary>
+    private TState Register<TDescriptor, TState>(TDescriptor descriptor, Func<TDescriptor, HeapKeyedStateBackend<TKey>, TState> create)
+        where TDescriptor : StateDescriptor
         where TState : class, IHeapState<TKey>
     {
         if (_states.TryGetValue(descriptor.Name, out var existing))
@@ -201,7 +203,7 @@ internal sealed class HeapKeyedStateBackend<TKey> : IKeyedStateBackend<TKey>
                 $"Keyed states '{other.Name}' and '{descriptor.Name}' are both queryable as '{queryable}'; queryable names must be unique.");
         }
 
-        var state = create();
+        var state = create(descriptor, this);
         if (_unclaimed.Remove(descriptor.Name, out var restored))
         {
             CheckSchema(descriptor.Name, restored.Schema, state.Schema);
