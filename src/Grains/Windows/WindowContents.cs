@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Sluice.Functions;
 using Sluice.State;
 using Sluice.State.Serialization;
@@ -15,9 +16,6 @@ internal interface IWindowContents<in TIn, TResult>
 
     void Add(TIn value, long timestamp);
 
-    /// <summary>True when the current key has contents in the current namespace.</summary>
-    bool HasContents { get; }
-
     /// <summary>The result to hand to the window function (after evicting what goes before it); false when there is none.</summary>
     bool TryGetResult(TimeWindow window, IEvictorContext context, out TResult result);
 
@@ -34,8 +32,6 @@ internal sealed class AggregatingWindowContents<TIn, TAcc, TResult>(
     IInternalAggregatingState<TimeWindow, TIn, TAcc, TResult> state, IAggregateFunction<TIn, TAcc, TResult> aggregate)
     : IWindowContents<TIn, TResult>
 {
-    public bool HasContents => state.TryGetAccumulator(out _);
-
     public void SetCurrentNamespace(TimeWindow stateWindow) => state.SetCurrentNamespace(stateWindow);
 
     public void Add(TIn value, long timestamp) => state.Add(value);
@@ -64,6 +60,7 @@ internal sealed class AggregatingWindowContents<TIn, TAcc, TResult>(
 /// <summary>
 /// Every record with its timestamp per key and window; on firing the evictor trims the list before the aggregate folds it,
 /// and again after the function ran; what is left is written back (all of it gone: the window's contents are cleared).
+/// The records are read into one list per operator, reused for every firing.
 /// </summary>
 internal sealed class EvictingWindowContents<TIn, TAcc, TResult>(
     IInternalListState<TimeWindow, TimestampedValue<TIn>> state, IAggregateFunction<TIn, TAcc, TResult> aggregate, IEvictor<TIn> evictor)
@@ -75,8 +72,6 @@ internal sealed class EvictingWindowContents<TIn, TAcc, TResult>(
     private readonly List<TimestampedValue<TIn>> _elements = [];
     private int _countBefore;
 
-    public bool HasContents => state.Get().Count > 0;
-
     public void SetCurrentNamespace(TimeWindow stateWindow) => state.SetCurrentNamespace(stateWindow);
 
     public void Add(TIn value, long timestamp) => state.Add(new TimestampedValue<TIn>(value, timestamp));
@@ -84,7 +79,8 @@ internal sealed class EvictingWindowContents<TIn, TAcc, TResult>(
     public bool TryGetResult(TimeWindow window, IEvictorContext context, out TResult result)
     {
         _elements.Clear();
-        _elements.AddRange(state.Get());
+        var append = new AppendTo<TimestampedValue<TIn>>(_elements);
+        state.Visit(ref append);
         _countBefore = _elements.Count;
         if (_countBefore == 0)
         {
@@ -92,12 +88,10 @@ internal sealed class EvictingWindowContents<TIn, TAcc, TResult>(
             return false;
         }
 
-        evictor.EvictBefore(_elements, window, context);
-        if (_elements.Count == 0)
+        if (!Evict(after: false, window, context))
         {
             // Nothing left for the function: Flink would call it with no records; an aggregate has no result to give then.
             result = default!;
-            WriteBack();
             return false;
         }
 
@@ -111,34 +105,41 @@ internal sealed class EvictingWindowContents<TIn, TAcc, TResult>(
         return true;
     }
 
-    public void AfterEmit(TimeWindow window, IEvictorContext context)
-    {
-        evictor.EvictAfter(_elements, window, context);
-        WriteBack();
-    }
+    public void AfterEmit(TimeWindow window, IEvictorContext context) => Evict(after: true, window, context);
 
     public void Clear() => state.Clear();
 
     public void MergeNamespaces(TimeWindow target, ReadOnlySpan<TimeWindow> sources) => state.MergeNamespaces(target, sources);
 
-    private void WriteBack()
+    /// <summary>
+    /// Runs the evictor on the records read for this firing, before or after the function. After it, or when nothing is
+    /// left for the function, what is left is written back (only when something was evicted); before it, the records
+    /// stay for the function and the write waits for <see cref="AfterEmit"/>. False when no record is left.
+    /// </summary>
+    private bool Evict(bool after, TimeWindow window, IEvictorContext context)
     {
-        if (_elements.Count == _countBefore)
+        if (after)
         {
-            _elements.Clear();
-            return; // nothing evicted: the stored list is already this one
-        }
-
-        if (_elements.Count == 0)
-        {
-            state.Clear();
+            evictor.EvictAfter(_elements, window, context);
         }
         else
         {
-            state.Update(_elements);
+            evictor.EvictBefore(_elements, window, context);
         }
 
-        _elements.Clear();
+        var any = _elements.Count > 0;
+        if (after || !any)
+        {
+            // Written only when something was evicted (else the stored list is this one); none left clears the contents.
+            if (_elements.Count != _countBefore)
+            {
+                state.Replace(CollectionsMarshal.AsSpan(_elements));
+            }
+
+            _elements.Clear();
+        }
+
+        return any;
     }
 }
 

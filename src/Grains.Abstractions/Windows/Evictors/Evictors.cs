@@ -1,22 +1,15 @@
 namespace Sluice.Windows;
 
-/// <summary>Keeps at most <see cref="MaxCount"/> records, dropping the oldest arrivals (Flink's <c>CountEvictor</c>).</summary>
-public sealed class CountEvictor<T> : IEvictor<T>
+/// <summary>
+/// The built-in evictors: one eviction, run either before the window function or after it (<c>evictAfter</c>), as chosen
+/// when the evictor is created (Flink's <c>doEvictAfter</c>). Only the evictors of <see cref="Evictor"/> derive from it;
+/// implement <see cref="IEvictor{T}"/> for an evictor of your own.
+/// </summary>
+public abstract class PhasedEvictor<T> : IEvictor<T>
 {
     private readonly bool _after;
 
-    internal CountEvictor(long maxCount, bool evictAfter)
-    {
-        if (maxCount <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxCount), maxCount, "CountEvictor needs a positive count.");
-        }
-
-        MaxCount = maxCount;
-        _after = evictAfter;
-    }
-
-    public long MaxCount { get; }
+    private protected PhasedEvictor(bool evictAfter) => _after = evictAfter;
 
     public void EvictBefore(List<TimestampedValue<T>> elements, TimeWindow window, IEvictorContext context)
     {
@@ -34,7 +27,26 @@ public sealed class CountEvictor<T> : IEvictor<T>
         }
     }
 
-    private void Evict(List<TimestampedValue<T>> elements)
+    private protected abstract void Evict(List<TimestampedValue<T>> elements);
+}
+
+/// <summary>Keeps at most <see cref="MaxCount"/> records, dropping the oldest arrivals (Flink's <c>CountEvictor</c>).</summary>
+public sealed class CountEvictor<T> : PhasedEvictor<T>
+{
+    internal CountEvictor(long maxCount, bool evictAfter)
+        : base(evictAfter)
+    {
+        if (maxCount <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxCount), maxCount, "CountEvictor needs a positive count.");
+        }
+
+        MaxCount = maxCount;
+    }
+
+    public long MaxCount { get; }
+
+    private protected override void Evict(List<TimestampedValue<T>> elements)
     {
         if (elements.Count > MaxCount)
         {
@@ -47,11 +59,10 @@ public sealed class CountEvictor<T> : IEvictor<T>
 /// Keeps the records within <see cref="WindowSize"/> of the window's newest record: drops those with a timestamp at or
 /// before <c>max timestamp - size</c> (Flink's <c>TimeEvictor</c>).
 /// </summary>
-public sealed class TimeEvictor<T> : IEvictor<T>
+public sealed class TimeEvictor<T> : PhasedEvictor<T>
 {
-    private readonly bool _after;
-
     internal TimeEvictor(long windowSize, bool evictAfter)
+        : base(evictAfter)
     {
         if (windowSize < 0)
         {
@@ -59,29 +70,12 @@ public sealed class TimeEvictor<T> : IEvictor<T>
         }
 
         WindowSize = windowSize;
-        _after = evictAfter;
     }
 
     /// <summary>In ms.</summary>
     public long WindowSize { get; }
 
-    public void EvictBefore(List<TimestampedValue<T>> elements, TimeWindow window, IEvictorContext context)
-    {
-        if (!_after)
-        {
-            Evict(elements);
-        }
-    }
-
-    public void EvictAfter(List<TimestampedValue<T>> elements, TimeWindow window, IEvictorContext context)
-    {
-        if (_after)
-        {
-            Evict(elements);
-        }
-    }
-
-    private void Evict(List<TimestampedValue<T>> elements)
+    private protected override void Evict(List<TimestampedValue<T>> elements)
     {
         if (elements.Count == 0)
         {
@@ -112,38 +106,20 @@ public sealed class TimeEvictor<T> : IEvictor<T>
 /// Drops the records whose delta to the window's last record is at or above <see cref="Threshold"/> (Flink's
 /// <c>DeltaEvictor</c>).
 /// </summary>
-public sealed class DeltaEvictor<T> : IEvictor<T>
+public sealed class DeltaEvictor<T> : PhasedEvictor<T>
 {
     private readonly Func<T, T, double> _delta;
-    private readonly bool _after;
-
     internal DeltaEvictor(double threshold, Func<T, T, double> delta, bool evictAfter)
+        : base(evictAfter)
     {
         ArgumentNullException.ThrowIfNull(delta);
         Threshold = threshold;
         _delta = delta;
-        _after = evictAfter;
     }
 
     public double Threshold { get; }
 
-    public void EvictBefore(List<TimestampedValue<T>> elements, TimeWindow window, IEvictorContext context)
-    {
-        if (!_after)
-        {
-            Evict(elements);
-        }
-    }
-
-    public void EvictAfter(List<TimestampedValue<T>> elements, TimeWindow window, IEvictorContext context)
-    {
-        if (_after)
-        {
-            Evict(elements);
-        }
-    }
-
-    private void Evict(List<TimestampedValue<T>> elements)
+    private protected override void Evict(List<TimestampedValue<T>> elements)
     {
         if (elements.Count == 0)
         {
