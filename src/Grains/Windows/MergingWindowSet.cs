@@ -33,6 +33,7 @@ internal sealed class MergingWindowSet
     private readonly List<TimeWindow> _candidates = [];
     private readonly List<TimeWindow> _group = [];
     private readonly List<TimeWindow> _groupStates = [];
+    private TimeWindow[]? _pairs;
     private bool _changed;
 
     public MergingWindowSet(MergingWindowAssigner assigner, IInternalValueState<VoidNamespace, TimeWindow[]> state)
@@ -50,10 +51,13 @@ internal sealed class MergingWindowSet
         _windows.Clear();
         _stateWindows.Clear();
         _changed = false;
+        _pairs = null;
         if (!_state.TryGetValue(out var pairs) || pairs is null)
         {
             return;
         }
+
+        _pairs = pairs;
 
         for (var i = 0; i + 1 < pairs.Length; i += 2)
         {
@@ -77,8 +81,9 @@ internal sealed class MergingWindowSet
             return;
         }
 
-        // A new array per change: state values are replaced, never mutated, so a snapshot already taken stays intact.
-        var pairs = new TimeWindow[_windows.Count * 2];
+        // The key's own array (the one Load read) when the number of windows stayed, as when a session grew: snapshots
+        // are serialized when taken, so none holds it. A new array only when windows were added, merged or retired.
+        var pairs = _pairs is { } loaded && loaded.Length == _windows.Count * 2 ? loaded : new TimeWindow[_windows.Count * 2];
         for (var i = 0; i < _windows.Count; i++)
         {
             pairs[2 * i] = _windows[i];
@@ -86,6 +91,7 @@ internal sealed class MergingWindowSet
         }
 
         _state.Update(pairs);
+        _pairs = pairs;
     }
 
     /// <summary>The namespace holding <paramref name="window"/>'s contents; false for a window that is not in flight (merged away or retired).</summary>
