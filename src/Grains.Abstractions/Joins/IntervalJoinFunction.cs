@@ -32,8 +32,9 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
     private readonly long _upper;
     private readonly OutputTag<TLeft>? _leftLate;
     private readonly OutputTag<TRight>? _rightLate;
-    private IMapState<long, TLeft[]> _left = null!;
-    private IMapState<long, TRight[]> _right = null!;
+    private readonly List<long> _expired = [];
+    private IVisitableMapState<long, TLeft[]> _left = null!;
+    private IVisitableMapState<long, TRight[]> _right = null!;
     private IKeyedProcessContext<TKey> _context = null!;
 
     /// <param name="lower">Smallest <c>right.ts - left.ts</c> that joins (inclusive).</param>
@@ -48,6 +49,23 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
         _rightLate = rightLate;
     }
 
+    /// <summary>
+    /// What differs between the two inputs, as static members of a struct: one generic path serves both, specialized per
+    /// side, with no per-record allocation.
+    /// </summary>
+    private interface ISide<TThis, TOther>
+    {
+        /// <summary>The first watermark after which no on-time record of the other side can join a record of this side at <paramref name="ts"/>.</summary>
+        static abstract long Cleanup(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts);
+
+        /// <summary>The timestamps <c>[from, to]</c> of the other side's records that join a record of this side at <paramref name="ts"/>.</summary>
+        static abstract (long From, long To) Bounds(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts);
+
+        /// <summary>Emits the pair of a record of this side and one of the other, as (left, right).</summary>
+        static abstract void Emit(
+            IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, TThis own, long ownTs, TOther other, long otherTs, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output);
+    }
+
     public long LeftTimestamp { get; private set; }
 
     public long RightTimestamp { get; private set; }
@@ -56,75 +74,15 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
 
     public override void Open(IKeyedRuntimeContext state)
     {
-        _left = state.GetMapState(LeftBuffer);
-        _right = state.GetMapState(RightBuffer);
+        _left = state.GetMapState(LeftBuffer).Visitable();
+        _right = state.GetMapState(RightBuffer).Visitable();
     }
 
-    public override void ProcessElement1(TLeft value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output)
-    {
-        var ts = TimestampOf(ctx);
-        if (ts < ctx.CurrentWatermark)
-        {
-            DropLate(ctx, _leftLate, value);
-            return;
-        }
+    public override void ProcessElement1(TLeft value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) =>
+        Process<LeftSide, TLeft, TRight>(value, _left, _right, _leftLate, ctx, output);
 
-        _context = ctx;
-        _left.Put(ts, Append(_left, ts, value));
-        // Right records r with lower <= r.ts - ts <= upper.
-        var from = Saturating.Add(ts, _lower);
-        var to = Saturating.Add(ts, _upper);
-        var entries = _right.Entries();
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var bucket = entries[i];
-            if (bucket.Key < from || bucket.Key > to)
-            {
-                continue;
-            }
-
-            var records = bucket.Value;
-            for (var j = 0; j < records.Length; j++)
-            {
-                Emit(value, ts, records[j], bucket.Key, ctx, output);
-            }
-        }
-
-        ctx.Timers.RegisterEventTimeTimer(LeftCleanup(ts));
-    }
-
-    public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output)
-    {
-        var ts = TimestampOf(ctx);
-        if (ts < ctx.CurrentWatermark)
-        {
-            DropLate(ctx, _rightLate, value);
-            return;
-        }
-
-        _context = ctx;
-        _right.Put(ts, Append(_right, ts, value));
-        // Left records l with lower <= ts - l.ts <= upper.
-        var from = Saturating.Subtract(ts, _upper);
-        var to = Saturating.Subtract(ts, _lower);
-        var entries = _left.Entries();
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var bucket = entries[i];
-            if (bucket.Key < from || bucket.Key > to)
-            {
-                continue;
-            }
-
-            var records = bucket.Value;
-            for (var j = 0; j < records.Length; j++)
-            {
-                Emit(records[j], bucket.Key, value, ts, ctx, output);
-            }
-        }
-
-        ctx.Timers.RegisterEventTimeTimer(RightCleanup(ts));
-    }
+    public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) =>
+        Process<RightSide, TRight, TLeft>(value, _right, _left, _rightLate, ctx, output);
 
     /// <summary>Removes every bucket of either side whose cleanup time has come (timers carry no side, so both are checked).</summary>
     public override void OnTimer(long time, IOnTimerContext<TKey> ctx, ICollector<TOut> output)
@@ -134,26 +92,50 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
             return;
         }
 
-        var left = _left.Entries();
-        for (var i = 0; i < left.Count; i++)
-        {
-            if (LeftCleanup(left[i].Key) <= time)
-            {
-                _left.Remove(left[i].Key);
-            }
-        }
-
-        var right = _right.Entries();
-        for (var i = 0; i < right.Count; i++)
-        {
-            if (RightCleanup(right[i].Key) <= time)
-            {
-                _right.Remove(right[i].Key);
-            }
-        }
+        RemoveExpired<LeftSide, TLeft, TRight>(_left, time);
+        RemoveExpired<RightSide, TRight, TLeft>(_right, time);
     }
 
     public void Output<T>(OutputTag<T> tag, T value) => _context.Output(tag, value);
+
+    /// <summary>
+    /// A record of one side: dropped when late; otherwise added to its side's buffer, joined with the other side's
+    /// buckets within the bounds (read in place), and given the cleanup timer of its bucket.
+    /// </summary>
+    private void Process<TSide, TThis, TOther>(
+        TThis value, IVisitableMapState<long, TThis[]> own, IVisitableMapState<long, TOther[]> other, OutputTag<TThis>? lateTag,
+        IKeyedProcessContext<TKey> ctx, ICollector<TOut> output)
+        where TSide : struct, ISide<TThis, TOther>
+    {
+        var ts = TimestampOf(ctx);
+        if (ts < ctx.CurrentWatermark)
+        {
+            DropLate(ctx, lateTag, value);
+            return;
+        }
+
+        _context = ctx;
+        own.Put(ts, Append(own, ts, value));
+        var (from, to) = TSide.Bounds(this, ts);
+        var join = new JoinBuckets<TSide, TThis, TOther>(this, value, ts, from, to, ctx, output);
+        other.Visit(ref join);
+        ctx.Timers.RegisterEventTimeTimer(TSide.Cleanup(this, ts));
+    }
+
+    /// <summary>Removes one side's buckets whose cleanup time is at or before <paramref name="time"/>, in the order the buffer gives them.</summary>
+    private void RemoveExpired<TSide, TThis, TOther>(IVisitableMapState<long, TThis[]> buffer, long time)
+        where TSide : struct, ISide<TThis, TOther>
+    {
+        _expired.Clear();
+        var expired = new ExpiredBuckets<TSide, TThis, TOther>(this, _expired, time);
+        buffer.Visit(ref expired);
+        foreach (var ts in _expired)
+        {
+            buffer.Remove(ts);
+        }
+
+        _expired.Clear();
+    }
 
     /// <summary>The first watermark after which no on-time right record (ts &gt;= watermark) is within <c>ts + upper</c>.</summary>
     private long LeftCleanup(long ts) => Saturating.Add(Saturating.Add(ts, Math.Max(_upper, 0)), 1);
@@ -194,6 +176,66 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
         existing.CopyTo(bucket, 0);
         bucket[^1] = value;
         return bucket;
+    }
+
+    /// <summary>A left record joins right records r with <c>lower &lt;= r.ts - ts &lt;= upper</c>.</summary>
+    private readonly struct LeftSide : ISide<TLeft, TRight>
+    {
+        public static long Cleanup(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts) => join.LeftCleanup(ts);
+
+        public static (long From, long To) Bounds(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts) =>
+            (Saturating.Add(ts, join._lower), Saturating.Add(ts, join._upper));
+
+        public static void Emit(
+            IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, TLeft own, long ownTs, TRight other, long otherTs, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) =>
+            join.Emit(own, ownTs, other, otherTs, ctx, output);
+    }
+
+    /// <summary>A right record joins left records l with <c>lower &lt;= ts - l.ts &lt;= upper</c>.</summary>
+    private readonly struct RightSide : ISide<TRight, TLeft>
+    {
+        public static long Cleanup(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts) => join.RightCleanup(ts);
+
+        public static (long From, long To) Bounds(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, long ts) =>
+            (Saturating.Subtract(ts, join._upper), Saturating.Subtract(ts, join._lower));
+
+        public static void Emit(
+            IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, TRight own, long ownTs, TLeft other, long otherTs, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output) =>
+            join.Emit(other, otherTs, own, ownTs, ctx, output);
+    }
+
+    /// <summary>Joins a record with each bucket of the other side's buffer within <c>[from, to]</c>, as the buffer is read.</summary>
+    private readonly struct JoinBuckets<TSide, TThis, TOther>(
+        IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, TThis value, long ts, long from, long to, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output)
+        : IMapEntryVisitor<long, TOther[]>
+        where TSide : struct, ISide<TThis, TOther>
+    {
+        public void Visit(long bucketTs, TOther[] records)
+        {
+            if (bucketTs < from || bucketTs > to)
+            {
+                return;
+            }
+
+            for (var i = 0; i < records.Length; i++)
+            {
+                TSide.Emit(join, value, ts, records[i], bucketTs, ctx, output);
+            }
+        }
+    }
+
+    /// <summary>Collects the timestamps of a side's buckets whose cleanup time is at or before <c>time</c>.</summary>
+    private readonly struct ExpiredBuckets<TSide, TThis, TOther>(IntervalJoinFunction<TKey, TLeft, TRight, TOut> join, List<long> expired, long time)
+        : IMapEntryVisitor<long, TThis[]>
+        where TSide : struct, ISide<TThis, TOther>
+    {
+        public void Visit(long bucketTs, TThis[] records)
+        {
+            if (TSide.Cleanup(join, bucketTs) <= time)
+            {
+                expired.Add(bucketTs);
+            }
+        }
     }
 }
 
