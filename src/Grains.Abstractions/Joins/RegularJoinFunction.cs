@@ -58,11 +58,8 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
             return;
         }
 
-        var rights = _right.All!.Get();
-        for (var i = 0; i < rights.Count; i++)
-        {
-            output.Collect(_select(value, rights[i]));
-        }
+        var join = new JoinRights(_select, value, output);
+        _right.All!.Visit(ref join);
     }
 
     public override void ProcessElement2(TRight value, IKeyedProcessContext<TKey> ctx, ICollector<TOut> output)
@@ -79,11 +76,8 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
             return;
         }
 
-        var lefts = _left.All!.Get();
-        for (var i = 0; i < lefts.Count; i++)
-        {
-            output.Collect(_select(lefts[i], value));
-        }
+        var join = new JoinLefts(_select, value, output);
+        _left.All!.Visit(ref join);
     }
 
     /// <summary>Reads both sides at a write's expiry, which removes what expired: state leaves when its time-to-live is up, not only on a later access.</summary>
@@ -112,7 +106,7 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
     {
         public IValueState<T>? Latest { get; private set; }
 
-        public IListState<T>? All { get; private set; }
+        public IVisitableListState<T>? All { get; private set; }
 
         public void Open(IKeyedRuntimeContext state)
         {
@@ -122,7 +116,7 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
             }
             else
             {
-                All = state.GetListState(new ListStateDescriptor<T>(name) { Ttl = ttl });
+                All = state.GetListState(new ListStateDescriptor<T>(name) { Ttl = ttl }).Visitable();
             }
         }
 
@@ -135,7 +129,8 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
             }
             else
             {
-                All!.Get();
+                var none = default(NoElements<T>);
+                All!.Visit(ref none);
             }
         }
 
@@ -149,6 +144,26 @@ internal sealed class RegularJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPr
             {
                 All!.Add(value);
             }
+        }
+    }
+
+    /// <summary>Joins a left record with each right record of its key, as the right list is read.</summary>
+    private readonly struct JoinRights(Func<TLeft, TRight, TOut> select, TLeft left, ICollector<TOut> output) : IListElementVisitor<TRight>
+    {
+        public void Visit(TRight right) => output.Collect(select(left, right));
+    }
+
+    /// <summary>Joins a right record with each left record of its key, as the left list is read.</summary>
+    private readonly struct JoinLefts(Func<TLeft, TRight, TOut> select, TRight right, ICollector<TOut> output) : IListElementVisitor<TLeft>
+    {
+        public void Visit(TLeft left) => output.Collect(select(left, right));
+    }
+
+    /// <summary>Reads a list for its side effect only (expired elements go).</summary>
+    private readonly struct NoElements<T> : IListElementVisitor<T>
+    {
+        public void Visit(T element)
+        {
         }
     }
 }

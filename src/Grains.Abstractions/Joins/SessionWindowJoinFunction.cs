@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Sluice.Functions;
 using Sluice.ProcessFunctions;
 using Sluice.State;
@@ -30,6 +31,7 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
     private readonly TimeWindow[] _assigned = new TimeWindow[1];
     private readonly List<TimeWindow> _sessions = [];
     private readonly List<TimeWindow> _merged = [];
+    private TimeWindow[]? _stored;
     private IValueState<TimeWindow[]> _sessionsState = null!;
     private IMapState<TimeWindow, int> _leftCounts = null!;
     private IMapState<TimeWindow, int> _rightCounts = null!;
@@ -161,25 +163,40 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
         return true;
     }
 
+    /// <summary>Reads the key's in-flight sessions into <see cref="_sessions"/> (a list reused for every record).</summary>
     private void Load()
     {
         _sessions.Clear();
-        if (_sessionsState.TryGetValue(out var sessions))
+        _stored = _sessionsState.TryGetValue(out var sessions) ? sessions : null;
+        if (_stored is not null)
         {
-            _sessions.AddRange(sessions);
+            _sessions.AddRange(_stored);
         }
     }
 
+    /// <summary>
+    /// Writes the key's sessions back: nothing when they did not change, into the key's own array (the one <see cref="Load"/>
+    /// read; snapshots are serialized when taken, so none holds it) when their number stayed, as when a session grew; a new
+    /// array only when a session opened, merged or fired.
+    /// </summary>
     private void Store()
     {
-        if (_sessions.Count == 0)
+        var sessions = CollectionsMarshal.AsSpan(_sessions);
+        if (sessions.IsEmpty)
         {
             _sessionsState.Clear();
         }
-        else
+        else if (_stored is null || _stored.Length != sessions.Length)
         {
-            _sessionsState.Update([.. _sessions]);
+            _sessionsState.Update(sessions.ToArray());
         }
+        else if (!sessions.SequenceEqual(_stored))
+        {
+            sessions.CopyTo(_stored);
+            _sessionsState.Update(_stored);
+        }
+
+        _stored = null;
     }
 
     private static void Append<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow session, T value)

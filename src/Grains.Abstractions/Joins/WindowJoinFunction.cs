@@ -26,8 +26,9 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
     private readonly TimeWindow[] _windows;
     private readonly OutputTag<TLeft>? _leftLate;
     private readonly OutputTag<TRight>? _rightLate;
-    private IMapState<TimeWindow, int> _leftCounts = null!;
-    private IMapState<TimeWindow, int> _rightCounts = null!;
+    private readonly List<KeyValuePair<TimeWindow, int>> _due = [];
+    private IVisitableMapState<TimeWindow, int> _leftCounts = null!;
+    private IVisitableMapState<TimeWindow, int> _rightCounts = null!;
     private IMapState<(TimeWindow Window, int Index), TLeft> _left = null!;
     private IMapState<(TimeWindow Window, int Index), TRight> _right = null!;
 
@@ -42,8 +43,8 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
 
     public override void Open(IKeyedRuntimeContext state)
     {
-        _leftCounts = state.GetMapState(LeftCounts);
-        _rightCounts = state.GetMapState(RightCounts);
+        _leftCounts = state.GetMapState(LeftCounts).Visitable();
+        _rightCounts = state.GetMapState(RightCounts).Visitable();
         _left = state.GetMapState(LeftBuffer);
         _right = state.GetMapState(RightBuffer);
     }
@@ -56,15 +57,10 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
     public override void OnTimer(long time, IOnTimerContext<TKey> ctx, ICollector<TOut> output)
     {
         var runtime = (IJoinRuntime)ctx;
-        var windows = _leftCounts.Entries();
-        for (var w = 0; w < windows.Count; w++)
+        CollectDue(_leftCounts, time);
+        for (var w = 0; w < _due.Count; w++)
         {
-            var (window, lefts) = (windows[w].Key, windows[w].Value);
-            if (window.MaxTimestamp > time)
-            {
-                continue;
-            }
-
+            var (window, lefts) = (_due[w].Key, _due[w].Value);
             if (_rightCounts.TryGetValue(window, out var rights))
             {
                 runtime.SetOutputTimestamp(window.MaxTimestamp);
@@ -84,14 +80,21 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
             Clear(_leftCounts, _left, window, lefts);
         }
 
-        var rightWindows = _rightCounts.Entries();
-        for (var w = 0; w < rightWindows.Count; w++)
+        CollectDue(_rightCounts, time);
+        for (var w = 0; w < _due.Count; w++)
         {
-            if (rightWindows[w].Key.MaxTimestamp <= time)
-            {
-                Clear(_rightCounts, _right, rightWindows[w].Key, rightWindows[w].Value);
-            }
+            Clear(_rightCounts, _right, _due[w].Key, _due[w].Value);
         }
+
+        _due.Clear();
+    }
+
+    /// <summary>Reads one side's windows the watermark has reached, with their record counts, into <see cref="_due"/> (in the order the state gives them).</summary>
+    private void CollectDue(IVisitableMapState<TimeWindow, int> counts, long time)
+    {
+        _due.Clear();
+        var due = new DueWindows(_due, time);
+        counts.Visit(ref due);
     }
 
     private static void Clear<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow window, int count)
@@ -132,6 +135,18 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
             if (lateTag is not null)
             {
                 ctx.Output(lateTag, value);
+            }
+        }
+    }
+
+    /// <summary>Collects the windows whose last millisecond is at or before <c>time</c>, with their record counts.</summary>
+    private readonly struct DueWindows(List<KeyValuePair<TimeWindow, int>> due, long time) : IMapEntryVisitor<TimeWindow, int>
+    {
+        public void Visit(TimeWindow window, int count)
+        {
+            if (window.MaxTimestamp <= time)
+            {
+                due.Add(new KeyValuePair<TimeWindow, int>(window, count));
             }
         }
     }
