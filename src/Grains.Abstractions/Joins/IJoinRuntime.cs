@@ -1,3 +1,5 @@
+using Sluice.ProcessFunctions;
+
 namespace Sluice.Joins;
 
 /// <summary>
@@ -12,4 +14,19 @@ internal interface IJoinRuntime
 
     /// <summary>Stamps what is emitted next (main and side output) with <paramref name="timestamp"/>, until the next record or timer.</summary>
     void SetOutputTimestamp(long timestamp);
+}
+
+/// <summary>What every join does with a record it finds late.</summary>
+internal static class LateJoinRecords
+{
+    /// <summary>Counts <paramref name="value"/> as late and sends it to <paramref name="tag"/> when there is one (else it is dropped).</summary>
+    public static void Drop<TKey, T>(IKeyedProcessContext<TKey> ctx, OutputTag<T>? tag, T value)
+        where TKey : notnull
+    {
+        ((IJoinRuntime)ctx).CountLateRecord();
+        if (tag is not null)
+        {
+            ctx.Output(tag, value);
+        }
+    }
 }

@@ -110,7 +110,7 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
         var ts = TimestampOf(ctx);
         if (ts < ctx.CurrentWatermark)
         {
-            DropLate(ctx, lateTag, value);
+            LateJoinRecords.Drop(ctx, lateTag, value);
             return;
         }
 
@@ -154,15 +154,6 @@ internal sealed class IntervalJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoP
     private static long TimestampOf(IKeyedProcessContext<TKey> ctx) =>
         ctx.Timestamp ?? throw new InvalidOperationException(
             "An interval join needs event timestamps on both inputs: call WithTimestamps on each stream before KeyBy.");
-
-    private static void DropLate<T>(IKeyedProcessContext<TKey> ctx, OutputTag<T>? tag, T value)
-    {
-        ((IJoinRuntime)ctx).CountLateRecord();
-        if (tag is not null)
-        {
-            ctx.Output(tag, value);
-        }
-    }
 
     /// <summary>The bucket with <paramref name="value"/> added: a new array, so a snapshot holding the old one never changes.</summary>
     private static T[] Append<T>(IMapState<long, T[]> buffer, long ts, T value)

@@ -59,11 +59,11 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
     {
         if (TryJoinSession(ctx, out var session))
         {
-            Append(_leftCounts, _left, session, value);
+            WindowJoinBuffers.Append(_leftCounts, _left, session, value);
         }
         else
         {
-            Late(ctx, value, _leftLate);
+            LateJoinRecords.Drop(ctx, _leftLate, value);
         }
     }
 
@@ -71,11 +71,11 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
     {
         if (TryJoinSession(ctx, out var session))
         {
-            Append(_rightCounts, _right, session, value);
+            WindowJoinBuffers.Append(_rightCounts, _right, session, value);
         }
         else
         {
-            Late(ctx, value, _rightLate);
+            LateJoinRecords.Drop(ctx, _rightLate, value);
         }
     }
 
@@ -95,18 +95,9 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
             _leftCounts.TryGetValue(session, out var lefts);
             _rightCounts.TryGetValue(session, out var rights);
             runtime.SetOutputTimestamp(session.MaxTimestamp);
-            for (var l = 0; l < lefts && rights > 0; l++)
-            {
-                _left.TryGetValue((session, l), out var left);
-                for (var r = 0; r < rights; r++)
-                {
-                    _right.TryGetValue((session, r), out var right);
-                    output.Collect(_select(left, right));
-                }
-            }
-
-            Clear(_leftCounts, _left, session, lefts);
-            Clear(_rightCounts, _right, session, rights);
+            WindowJoinBuffers.Cross(_left, lefts, _right, rights, session, _select, output);
+            WindowJoinBuffers.Clear(_leftCounts, _left, session, lefts);
+            WindowJoinBuffers.Clear(_rightCounts, _right, session, rights);
             _sessions.RemoveAt(s);
         }
 
@@ -151,8 +142,8 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
         {
             if (merged != session)
             {
-                Move(_leftCounts, _left, merged, session);
-                Move(_rightCounts, _right, merged, session);
+                WindowJoinBuffers.Move(_leftCounts, _left, merged, session);
+                WindowJoinBuffers.Move(_rightCounts, _right, merged, session);
                 ctx.Timers.DeleteEventTimeTimer(merged.MaxTimestamp);
             }
         }
@@ -197,50 +188,5 @@ internal sealed class SessionWindowJoinFunction<TKey, TLeft, TRight, TOut> : Key
         }
 
         _stored = null;
-    }
-
-    private static void Append<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow session, T value)
-    {
-        counts.TryGetValue(session, out var n);
-        buffer.Put((session, n), value);
-        counts.Put(session, n + 1);
-    }
-
-    private static void Move<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow from, TimeWindow to)
-    {
-        if (!counts.TryGetValue(from, out var moving))
-        {
-            return;
-        }
-
-        counts.TryGetValue(to, out var n);
-        for (var i = 0; i < moving; i++)
-        {
-            buffer.TryGetValue((from, i), out var value);
-            buffer.Put((to, n + i), value);
-            buffer.Remove((from, i));
-        }
-
-        counts.Put(to, n + moving);
-        counts.Remove(from);
-    }
-
-    private static void Clear<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow session, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            buffer.Remove((session, i));
-        }
-
-        counts.Remove(session);
-    }
-
-    private static void Late<T>(IKeyedProcessContext<TKey> ctx, T value, OutputTag<T>? tag)
-    {
-        ((IJoinRuntime)ctx).CountLateRecord();
-        if (tag is not null)
-        {
-            ctx.Output(tag, value);
-        }
     }
 }

@@ -64,26 +64,17 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
             if (_rightCounts.TryGetValue(window, out var rights))
             {
                 runtime.SetOutputTimestamp(window.MaxTimestamp);
-                for (var l = 0; l < lefts; l++)
-                {
-                    _left.TryGetValue((window, l), out var left);
-                    for (var r = 0; r < rights; r++)
-                    {
-                        _right.TryGetValue((window, r), out var right);
-                        output.Collect(_select(left, right));
-                    }
-                }
-
-                Clear(_rightCounts, _right, window, rights);
+                WindowJoinBuffers.Cross(_left, lefts, _right, rights, window, _select, output);
+                WindowJoinBuffers.Clear(_rightCounts, _right, window, rights);
             }
 
-            Clear(_leftCounts, _left, window, lefts);
+            WindowJoinBuffers.Clear(_leftCounts, _left, window, lefts);
         }
 
         CollectDue(_rightCounts, time);
         for (var w = 0; w < _due.Count; w++)
         {
-            Clear(_rightCounts, _right, _due[w].Key, _due[w].Value);
+            WindowJoinBuffers.Clear(_rightCounts, _right, _due[w].Key, _due[w].Value);
         }
 
         _due.Clear();
@@ -95,16 +86,6 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
         _due.Clear();
         var due = new DueWindows(_due, time);
         counts.Visit(ref due);
-    }
-
-    private static void Clear<T>(IMapState<TimeWindow, int> counts, IMapState<(TimeWindow Window, int Index), T> buffer, TimeWindow window, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            buffer.Remove((window, i));
-        }
-
-        counts.Remove(window);
     }
 
     /// <summary>Adds the record to each of its windows that has not fired (slot = the window's count so far); all fired: late.</summary>
@@ -122,20 +103,14 @@ internal sealed class WindowJoinFunction<TKey, TLeft, TRight, TOut> : KeyedCoPro
                 continue; // this window has fired
             }
 
-            counts.TryGetValue(window, out var n);
-            buffer.Put((window, n), value);
-            counts.Put(window, n + 1);
+            WindowJoinBuffers.Append(counts, buffer, window, value);
             ctx.Timers.RegisterEventTimeTimer(window.MaxTimestamp);
             added = true;
         }
 
         if (!added)
         {
-            ((IJoinRuntime)ctx).CountLateRecord();
-            if (lateTag is not null)
-            {
-                ctx.Output(lateTag, value);
-            }
+            LateJoinRecords.Drop(ctx, lateTag, value);
         }
     }
 
