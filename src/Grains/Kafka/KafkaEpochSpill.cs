@@ -18,7 +18,39 @@ internal static class KafkaEpochSpill
 
     /// <summary>A path unique per spill (a new attempt may seal an epoch of the same number again).</summary>
     public static string PathFor(string pipelineId, string sinkName, int taskIndex, long epoch) =>
-        $"{pipelineId}/kafka-spill/{Safe(sinkName)}/{taskIndex}/{epoch}-{Guid.NewGuid():N}";
+        $"{FolderOf(pipelineId, sinkName, taskIndex)}{epoch}-{Guid.NewGuid():N}";
+
+    /// <summary>Where one sink task's spills are.</summary>
+    public static string FolderOf(string pipelineId, string sinkName, int taskIndex) =>
+        $"{pipelineId}/kafka-spill/{Safe(sinkName)}/{taskIndex}/";
+
+    /// <summary>
+    /// Deletes the spills in <paramref name="folder"/> that neither a <paramref name="pending"/> handle refers to nor
+    /// <paramref name="keep"/> says to keep; returns how many went.
+    /// </summary>
+    public static async Task<int> DiscardUnreferencedAsync(ICheckpointStore store, string folder, IReadOnlyList<byte[]> pending, Func<string, bool> keep)
+    {
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var handle in pending)
+        {
+            if (IsReference(handle))
+            {
+                referenced.Add(PathOf(handle));
+            }
+        }
+
+        var discarded = 0;
+        foreach (var path in await store.ListAsync(folder))
+        {
+            if (!referenced.Contains(path) && !keep(path))
+            {
+                await store.DeleteAsync(path);
+                discarded++;
+            }
+        }
+
+        return discarded;
+    }
 
     public static async Task<byte[]> SpillAsync(ICheckpointStore store, string path, byte[] handle)
     {

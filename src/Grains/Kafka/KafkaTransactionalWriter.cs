@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Sluice.Functions;
+using Sluice.Sinks;
 using Sluice.Storage;
 
 namespace Sluice.Kafka;
@@ -22,7 +23,7 @@ namespace Sluice.Kafka;
 /// shared with <see cref="Dispose"/> and <see cref="PrepareAsync"/>, never a blocking call. Every output record carries
 /// its sink task and epoch in headers.
 /// </remarks>
-internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMovableSink, IDisposable
+internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMovableSink, IRestoredSink, IDisposable
 {
     private const int MaxTransactionAttempts = 3;
     private static readonly TimeSpan MarkerReadTimeout = TimeSpan.FromSeconds(60);
@@ -35,7 +36,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _pipelineTag;
     private readonly KeyValuePair<string, object?> _sinkTag;
-    private readonly ICheckpointStore? _spillStore;
+    private readonly KafkaTaskSpills _spills;
     private readonly KafkaEpochBuffer _open = new();
     private readonly HashSet<long> _preparedHere = [];
     private readonly Lock _gate = new();
@@ -48,7 +49,6 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
     public KafkaTransactionalWriter(KafkaSink<T> sink, string pipelineId, int taskIndex, ICheckpointStore? spillStore = null)
     {
         _sink = sink;
-        _spillStore = spillStore;
         _pipelineId = pipelineId;
         _taskIndex = taskIndex;
         _transactionalId = TransactionalIdOf(sink, pipelineId, taskIndex);
@@ -57,6 +57,7 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         _pipelineTag = new(KafkaSinkInstruments.PipelineTag, pipelineId);
         _sinkTag = new(KafkaSinkInstruments.SinkTag, sink.Name);
         _logger = sink.LoggerFactory.CreateLogger($"Sluice.Kafka.Sink.{sink.Name}");
+        _spills = new KafkaTaskSpills(spillStore, pipelineId, sink.Name, taskIndex, sink.Options.SpillThreshold, _logger);
     }
 
     public string TransactionalId => _transactionalId;
@@ -88,13 +89,8 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             {
                 var handle = records.ToHandle();
                 KafkaSinkInstruments.WriteAheadBytes.Add(handle.Length, _pipelineTag, _sinkTag);
-                if (_sink.Options.SpillThreshold is { } threshold && handle.Length > threshold && _spillStore is { } store)
-                {
-                    // Too large for the checkpoint: the checkpoint keeps a reference to a blob beside it.
-                    return await KafkaEpochSpill.SpillAsync(store, KafkaEpochSpill.PathFor(_pipelineId, _sink.Name, _taskIndex, checkpointId), handle);
-                }
-
-                return handle;
+                // Too large for the checkpoint: the checkpoint keeps a reference to a blob beside it.
+                return _spills.Spills(handle.Length) ? await _spills.SpillAsync(checkpointId, handle) : handle;
             },
             CancellationToken.None);
     }
@@ -104,6 +100,8 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         ArgumentNullException.ThrowIfNull(transaction);
         return Task.Run(() => CommitEpochAsync(checkpointId, transaction), CancellationToken.None);
     }
+
+    public Task DiscardUnreferencedAsync(IReadOnlyList<byte[]> pending) => _spills.DiscardUnreferencedAsync(pending);
 
     public byte[] ExportOpenEpoch() => _open.Seal()?.ToHandle() ?? [];
 
@@ -155,8 +153,8 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
             }
 
             // Spilled: read only when the epoch still has to be produced (a committed one may be gone already).
-            CommitEpoch(epoch, await KafkaEpochSpill.ReadAsync(_spillStore, handle, _sink.Name));
-            await DeleteSpillAsync(KafkaEpochSpill.PathOf(handle));
+            CommitEpoch(epoch, await _spills.ReadAsync(handle));
+            await _spills.DeleteCommittedAsync(handle);
         }
         finally
         {
@@ -238,22 +236,6 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
                 _producer = null;
                 throw;
             }
-        }
-    }
-
-    /// <summary>
-    /// The epoch is committed (its marker is what a restore checks first), so no checkpoint needs its spilled records any
-    /// more; a blob that cannot be deleted is only garbage.
-    /// </summary>
-    private async Task DeleteSpillAsync(string path)
-    {
-        try
-        {
-            await _spillStore!.DeleteAsync(path);
-        }
-        catch (CheckpointStoreException ex)
-        {
-            _logger.LogWarning("Kafka sink '{Sink}': the committed epoch's spill {Path} could not be deleted: {Reason}", _sink.Name, path, ex.Message);
         }
     }
 

@@ -21,6 +21,11 @@ internal sealed class SinkStageTask<T>(
     private long _watermark = long.MinValue;
     private bool _finished;
 
+    // Set by a restore from a checkpoint: the first commit after it first discards what the task's earlier writers kept
+    // beside the checkpoint for epochs the restored state does not hold (they will never be committed).
+    private bool _discardAfterRestore;
+    private List<int>? _adopted;
+
     public OperatorCounters Counters => counters;
 
     public long? NextProcessingTime => null;
@@ -64,7 +69,7 @@ internal sealed class SinkStageTask<T>(
         _watermark = BinaryPrimitives.ReadInt64LittleEndian(span);
         _finished = span[8] == 1;
         var pendingLength = BinaryPrimitives.ReadInt32LittleEndian(span[9..]);
-        Restore(exported.Slice(13, pendingLength));
+        RestorePending(exported.Slice(13, pendingLength));
         var epoch = span[(13 + pendingLength)..];
         if (!epoch.IsEmpty)
         {
@@ -203,6 +208,12 @@ internal sealed class SinkStageTask<T>(
             return;
         }
 
+        if (_discardAfterRestore)
+        {
+            _discardAfterRestore = false;
+            await DiscardUnreferencedAsync();
+        }
+
         while (_pending.Count > 0 && _pending[0].CheckpointId <= checkpointId)
         {
             var next = _pending[0];
@@ -242,7 +253,54 @@ internal sealed class SinkStageTask<T>(
         }
     }
 
+    /// <summary>
+    /// What this task's writer and the writers of the tasks it adopted kept beside the checkpoint for epochs the restored
+    /// state does not hold goes (a Kafka sink's spilled epochs of checkpoints that never completed).
+    /// </summary>
+    private async Task DiscardUnreferencedAsync()
+    {
+        await DiscardUnreferencedAsync(writer, taskIndex);
+        foreach (var task in _adopted ?? [])
+        {
+            var adopted = createWriter(task);
+            try
+            {
+                await DiscardUnreferencedAsync(adopted, task);
+            }
+            finally
+            {
+                (adopted as IDisposable)?.Dispose();
+            }
+        }
+    }
+
+    private async Task DiscardUnreferencedAsync(ISinkFunction<T> taskWriter, int task)
+    {
+        if (taskWriter is not Sinks.IRestoredSink restored)
+        {
+            return;
+        }
+
+        var handles = new List<byte[]>();
+        foreach (var epoch in _pending)
+        {
+            if (epoch.Task == task && epoch.Staging.IsCompletedSuccessfully && epoch.Staging.Result is { } handle)
+            {
+                handles.Add(handle);
+            }
+        }
+
+        await restored.DiscardUnreferencedAsync(handles);
+    }
+
+    /// <summary>The task's state from a checkpoint it is restored from.</summary>
     public void Restore(ReadOnlyMemory<byte> snapshot)
+    {
+        RestorePending(snapshot);
+        _discardAfterRestore = true;
+    }
+
+    private void RestorePending(ReadOnlyMemory<byte> snapshot)
     {
         _pending.Clear();
         foreach (var restored in PendingTransactions.Read(snapshot, taskIndex))
@@ -264,6 +322,8 @@ internal sealed class SinkStageTask<T>(
             return;
         }
 
+        (_adopted ??= []).Add(task);
+        _discardAfterRestore = true;
         foreach (var restored in PendingTransactions.Read(snapshot, task))
         {
             var at = 0;

@@ -102,6 +102,7 @@ public sealed class TransactionalSinkTaskTests
         moved.ImportMigrated(exported);
         await moved.NotifyCheckpointCompleteAsync(1);
         Assert.Equal([1L], movedWriter.Committed);
+        Assert.Empty(movedWriter.Discards); // a move restores no checkpoint: nothing of the task's is garbage
         Assert.Equal([3], movedWriter.OpenEpoch);
     }
 
@@ -168,6 +169,9 @@ public sealed class TransactionalSinkTaskTests
         Assert.Equal([(1L, 0), (1L, 1), (2L, 1), (3L, 0), (4L, 0)], pending.Select(p => (p.CheckpointId, p.Task)).ToList());
 
         await restored.NotifyCheckpointCompleteAsync(3);
+        // Before its first commit the restored task had each writer discard what its restored epochs do not refer to.
+        Assert.Equal([[1L, 3L, 4L]], restoredWriter.Discards); // epoch 4 was sealed after the restore: kept too
+        Assert.Equal([[1L, 2L]], writers[1].SelectMany(w => w.Discards).ToList());
         Assert.Equal([1L, 3L], restoredWriter.Committed);
         Assert.Equal([1], writers.Keys.ToList());
         Assert.Equal([1L, 2L], writers[1].SelectMany(w => w.Committed).ToList());
@@ -206,9 +210,18 @@ public sealed class TransactionalSinkTaskTests
         PendingTransactions.Read(snapshot!, task: 0).Select(p => p.CheckpointId).ToArray();
 
     /// <summary>Seals at once (the contract's synchronous part); each epoch is staged when the test says so.</summary>
-    private sealed class ControlledStagingWriter : ITransactionalSink<int>, IMovableSink, IDisposable
+    private sealed class ControlledStagingWriter : ITransactionalSink<int>, IMovableSink, Sluice.Sinks.IRestoredSink, IDisposable
     {
         public bool Disposed { get; private set; }
+
+        /// <summary>The checkpoints of the handles each discard was told to keep.</summary>
+        public List<List<long>> Discards { get; } = [];
+
+        public Task DiscardUnreferencedAsync(IReadOnlyList<byte[]> pending)
+        {
+            Discards.Add(pending.Select(h => BinaryPrimitives.ReadInt64LittleEndian(h)).ToList());
+            return Task.CompletedTask;
+        }
 
         public void Dispose() => Disposed = true;
 

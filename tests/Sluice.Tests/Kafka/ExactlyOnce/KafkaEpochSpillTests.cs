@@ -49,6 +49,45 @@ public sealed class KafkaEpochSpillTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_restore_spills_the_restored_state_does_not_hold_are_discarded_and_the_rest_kept()
+    {
+        using var kafka = EpochLog.Start();
+        var store = new FileSystemCheckpointStore(new FileSystemCheckpointStoreOptions { Root = _root });
+        var sink = EpochLog.Sink(kafka);
+        sink.Options.SpillThreshold = 256;
+        var first = (ITransactionalSink<string>)sink.CreateWriter("p-orphans", 0, store);
+        var handles = new List<byte[]>();
+        for (var epoch = 1; epoch <= 3; epoch++)
+        {
+            EpochLog.WriteEpoch(first, epoch, 400);
+            handles.Add((await first.PrepareAsync(epoch, CancellationToken.None))!);
+        }
+
+        ((IDisposable)first).Dispose(); // checkpoint 1 completed; 2 and 3 never did
+        Assert.Equal(3, (await store.ListAsync("p-orphans/kafka-spill/")).Count);
+        var otherTask = (ITransactionalSink<string>)sink.CreateWriter("p-orphans", 1, store);
+        EpochLog.WriteEpoch(otherTask, 2, 400);
+        var otherTasks = (await otherTask.PrepareAsync(2, CancellationToken.None))!;
+        ((IDisposable)otherTask).Dispose();
+
+        // The restarted task restores checkpoint 1 (it holds epoch 1) and has already spilled a new epoch 2 of its own.
+        var restarted = (ITransactionalSink<string>)sink.CreateWriter("p-orphans", 0, store);
+        var expected = new Dictionary<long, List<string>> { [2] = EpochLog.WriteEpoch(restarted, 2, 400) };
+        var mine = (await restarted.PrepareAsync(2, CancellationToken.None))!;
+        await ((Sluice.Sinks.IRestoredSink)restarted).DiscardUnreferencedAsync([handles[0]]);
+
+        var left = (await store.ListAsync("p-orphans/kafka-spill/")).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(
+            new[] { KafkaEpochSpill.PathOf(handles[0]), KafkaEpochSpill.PathOf(mine), KafkaEpochSpill.PathOf(otherTasks) }.Order(StringComparer.Ordinal),
+            left);
+
+        // Both kept epochs still commit from their blobs.
+        await restarted.CommitAsync(2, mine, CancellationToken.None);
+        ((IDisposable)restarted).Dispose();
+        EpochLog.AssertEveryCopyEqualsItsEpoch(kafka, expected, task: 0);
+    }
+
+    [Fact]
     public void A_spill_threshold_without_a_checkpoint_store_is_refused_naming_the_setting()
     {
         var options = EpochLog.Options("127.0.0.1:1");
