@@ -146,9 +146,17 @@ internal sealed class KafkaTransactionalWriter<T> : ITransactionalSink<T>, IMova
         try
         {
             _committed ??= ReadMarkers();
-            if (!KafkaEpochSpill.IsReference(handle) || _committed.Contains((epoch, KafkaEpochBuffer.NonceOf(handle))))
+            if (!KafkaEpochSpill.IsReference(handle))
             {
                 CommitEpoch(epoch, handle);
+                return;
+            }
+
+            if (_committed.Contains((epoch, KafkaEpochBuffer.NonceOf(handle))))
+            {
+                // Committed before (the task went away before it deleted the blob, or this is a later checkpoint naming it).
+                CommitEpoch(epoch, handle);
+                await _spills.DeleteCommittedAsync(handle);
                 return;
             }
 
