@@ -83,7 +83,11 @@ internal sealed class PipelinesHealthCheck(PipelineRegistry registry, IGrainFact
         var age = clock.GetUtcNow() - since;
         var limit = interval * options.Value.StaleCheckpointIntervals;
         return age > limit
-            ? (HealthStatus.Unhealthy, $"no checkpoint completed for {age.TotalSeconds:F0} s (more than {options.Value.StaleCheckpointIntervals} checkpoint intervals of {interval.TotalSeconds:F0} s)")
+            ? (HealthStatus.Unhealthy, $"no checkpoint completed for {Seconds(age)} (more than {options.Value.StaleCheckpointIntervals} checkpoint intervals of {Seconds(interval)})")
             : (HealthStatus.Healthy, "running");
     }
+
+    /// <summary>Seconds with a decimal under a minute (a 200 ms interval reads "0.2 s", not "0 s").</summary>
+    private static string Seconds(TimeSpan span) =>
+        span.TotalSeconds.ToString(span < TimeSpan.FromMinutes(1) ? "0.#" : "F0", System.Globalization.CultureInfo.InvariantCulture) + " s";
 }
