@@ -109,6 +109,7 @@ public sealed class TimeEvictor<T> : PhasedEvictor<T>
 public sealed class DeltaEvictor<T> : PhasedEvictor<T>
 {
     private readonly Func<T, T, double> _delta;
+
     internal DeltaEvictor(double threshold, Func<T, T, double> delta, bool evictAfter)
         : base(evictAfter)
     {

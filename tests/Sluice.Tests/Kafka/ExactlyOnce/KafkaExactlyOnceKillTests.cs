@@ -59,12 +59,21 @@ public sealed class KafkaExactlyOnceKillTests(ITestOutputHelper output) : IDispo
         var management = client.GetGrain<IManagementGrain>(0);
         var primary = cluster.Cluster.Primary!.SiloAddress;
         var victim = cluster.Cluster.SecondarySilos[^1];
-        if (Equals(await management.GetActivationAddress(task0), primary))
-        {
-            await task0.MigrateAsync(victim.SiloAddress);
-        }
+        // A sink task declines a move while an epoch is staging (with spilling, a store write), so ask until it has moved.
+        await RecoveryScenario.WaitForAsync(
+            async () =>
+            {
+                if (await management.GetActivationAddress(task0) is { } s && !s.Equals(primary))
+                {
+                    return true;
+                }
 
-        await RecoveryScenario.WaitForAsync(async () => await management.GetActivationAddress(task0) is { } s && !s.Equals(primary), TimeSpan.FromSeconds(30), "sink task 0 on a secondary silo");
+                await task0.MigrateAsync(victim.SiloAddress);
+                await Task.Delay(500);
+                return false;
+            },
+            TimeSpan.FromSeconds(60),
+            "sink task 0 on a secondary silo");
         var host = await management.GetActivationAddress(task0);
         var hostHandle = cluster.Cluster.SecondarySilos.Single(s => s.SiloAddress.Equals(host));
         crash.Arm();
