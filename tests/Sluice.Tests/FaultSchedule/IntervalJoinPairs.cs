@@ -21,7 +21,14 @@ internal static class IntervalJoinPairs
             .KeyBy(e => e.Key);
 
     /// <summary>The brute-force pairs of everything appended (no input record is late: the feed stays within the watermark bound).</summary>
-    public static List<Event> Oracle(List<Event> all)
+    public static List<Event> Oracle(List<Event> all) =>
+        OddEvenPairs(all, static (l, r) => r.Ts - l.Ts >= Lower && r.Ts - l.Ts <= Upper, static (l, r) => Math.Max(l.Ts, r.Ts));
+
+    /// <summary>
+    /// Every pair of an event with an odd value (left) and one with an even value (right) of the same key that
+    /// <paramref name="match"/> accepts, as an event of the key at <paramref name="stamp"/> with value <c>10 * left + right</c>.
+    /// </summary>
+    public static List<Event> OddEvenPairs(List<Event> all, Func<Event, Event, bool> match, Func<Event, Event, long> stamp)
     {
         var pairs = new List<Event>();
         foreach (var l in all)
@@ -33,9 +40,9 @@ internal static class IntervalJoinPairs
 
             foreach (var r in all)
             {
-                if (r.Value % 2 == 0 && r.Key == l.Key && r.Ts - l.Ts >= Lower && r.Ts - l.Ts <= Upper)
+                if (r.Value % 2 == 0 && r.Key == l.Key && match(l, r))
                 {
-                    pairs.Add(new Event(l.Key, Math.Max(l.Ts, r.Ts), (10 * l.Value) + r.Value));
+                    pairs.Add(new Event(l.Key, stamp(l, r), (10 * l.Value) + r.Value));
                 }
             }
         }

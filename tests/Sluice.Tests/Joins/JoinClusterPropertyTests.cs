@@ -82,7 +82,6 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
 
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos);
         cluster.Register(pipeline);
-        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(id);
         void Append(int rounds)
         {
             feed.Append(rounds);
@@ -103,14 +102,7 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
             }
         }
 
-        await RecoveryScenario.AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
-        if (killASilo)
-        {
-            var victim = cluster.Cluster.SecondarySilos[^1];
-            output.WriteLine($"killing {victim.SiloAddress} after {pairs.CommittedEpochs} committed epochs");
-            await cluster.CrashSiloAsync(victim);
-            await RecoveryScenario.AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
-        }
+        var coordinator = await RecoveryScenario.CheckpointThenCrashAsync(cluster, id, Append, killASilo, () => pairs.CommittedEpochs, output);
 
         Append(5);
         feed.CompleteAll();

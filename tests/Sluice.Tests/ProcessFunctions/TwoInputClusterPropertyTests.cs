@@ -102,15 +102,7 @@ public sealed class TwoInputClusterPropertyTests(ITestOutputHelper output) : IDi
     {
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos);
         cluster.Register(pipeline);
-        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(pipeline.Id);
-        await RecoveryScenario.AppendUntilAsync(append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
-        if (kill)
-        {
-            var victim = cluster.Cluster.SecondarySilos[^1];
-            output.WriteLine($"killing {victim.SiloAddress} after {committedEpochs()} committed epochs");
-            await cluster.CrashSiloAsync(victim);
-            await RecoveryScenario.AppendUntilAsync(append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
-        }
+        var coordinator = await RecoveryScenario.CheckpointThenCrashAsync(cluster, pipeline.Id, append, kill, committedEpochs, output);
 
         append(5);
         complete();

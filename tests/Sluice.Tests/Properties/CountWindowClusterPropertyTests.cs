@@ -78,15 +78,7 @@ public sealed class CountWindowClusterPropertyTests(ITestOutputHelper output) : 
 
         await using var cluster = await RecoveryScenario.StartAsync(_root, silos);
         cluster.Register(pipeline);
-        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(id);
-        await RecoveryScenario.AppendUntilAsync(Append, async () => RecoveryScenario.Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
-        if (killASilo)
-        {
-            var victim = cluster.Cluster.SecondarySilos[^1];
-            output.WriteLine($"killing {victim.SiloAddress} after {firings.CommittedEpochs} committed epochs");
-            await cluster.CrashSiloAsync(victim);
-            await RecoveryScenario.AppendUntilAsync(Append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
-        }
+        var coordinator = await RecoveryScenario.CheckpointThenCrashAsync(cluster, id, Append, killASilo, () => firings.CommittedEpochs, output);
 
         Append(5);
         source.CompleteAll();

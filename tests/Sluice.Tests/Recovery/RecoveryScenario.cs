@@ -78,6 +78,26 @@ internal static class RecoveryScenario
         throw new TimeoutException($"{what} did not happen within 60 s");
     }
 
+    /// <summary>
+    /// Appends rounds until 3 checkpoints completed; with <paramref name="crash"/>, crashes the last secondary silo and
+    /// appends until the pipeline recovered (a checkpoint completed after the restart). Returns the pipeline's coordinator.
+    /// </summary>
+    public static async Task<ICheckpointCoordinatorGrain> CheckpointThenCrashAsync(
+        SluiceCluster cluster, string pipelineId, Action<int> append, bool crash, Func<int> committedEpochs, ITestOutputHelper output)
+    {
+        var coordinator = cluster.Cluster.Client.GetGrain<ICheckpointCoordinatorGrain>(pipelineId);
+        await AppendUntilAsync(append, async () => Completed(await coordinator.GetHistoryAsync()) >= 3, "3 checkpoints");
+        if (crash)
+        {
+            var victim = cluster.Cluster.SecondarySilos[^1];
+            output.WriteLine($"killing {victim.SiloAddress} after {committedEpochs()} committed epochs");
+            await cluster.CrashSiloAsync(victim);
+            await AppendUntilAsync(append, async () => (await coordinator.GetRecoveryAsync()).RecoveryMilliseconds.Count > 0, "recovery (a checkpoint after the restart)");
+        }
+
+        return coordinator;
+    }
+
     public static Task WaitForAsync(Func<bool> condition, TimeSpan timeout, string what) =>
         WaitForAsync(() => Task.FromResult(condition()), timeout, what);
 
