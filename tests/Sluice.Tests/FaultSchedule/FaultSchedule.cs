@@ -116,10 +116,10 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
         var join = random.Next(3) == 0; // drawn after the others for the same reason
         // Sessions and count windows take half of what would be tumbling windows, drawn last for the same reason.
         var other = random.Next(4);
-        var windowJoin = random.Next(2) == 0; // half the joins, drawn last for the same reason
+        var joinKind = random.Next(3); // which join, drawn last for the same reason
         var stage = sliding ? FaultStage.SlidingWindow
             : process ? FaultStage.ProcessFunction
-            : join ? (windowJoin ? FaultStage.WindowJoin : FaultStage.IntervalJoin)
+            : join ? (joinKind == 0 ? FaultStage.WindowJoin : joinKind == 1 ? FaultStage.RegularJoin : FaultStage.IntervalJoin)
             : other == 0 ? FaultStage.SessionWindow
             : other == 1 ? FaultStage.CountWindow
             : FaultStage.TumblingWindow;
@@ -148,6 +148,7 @@ public sealed record FaultSchedule(int Seed, int Silos, FaultStage Stage, bool F
         FaultStage.ProcessFunction => "100 ms buckets in a keyed process function",
         FaultStage.IntervalJoin => "an interval join (-20, +20 ms) of odd and even values, then tumbling 100 ms sums of the pairs",
         FaultStage.WindowJoin => "a 30 ms tumbling window join of odd and even values, then tumbling 100 ms sums of the pairs",
+        FaultStage.RegularJoin => "a regular join of odd and even values (state under a 1-day event-time TTL), then 100 ms sums of the pairs",
         FaultStage.SessionWindow => "session windows with a 4-10 ms dynamic gap",
         FaultStage.CountWindow => "sliding count windows (6, 3) with an evictor and per-key firing numbers in global state",
         _ => "tumbling 100 ms windows",
@@ -169,4 +170,5 @@ public enum FaultStage
     SessionWindow,
     CountWindow,
     WindowJoin,
+    RegularJoin,
 }

@@ -51,7 +51,8 @@ internal sealed record FaultScheduleResult(
 /// <summary>
 /// Runs one <see cref="FaultSchedule"/>: a checkpointed keyed pipeline (4 source partitions -> KeyBy -> tumbling or
 /// sliding window sum, or the same tumbling sum in a keyed process function (<see cref="ProcessWindowSum"/>), or of the pairs
-/// of an interval join (<see cref="IntervalJoinPairs"/>) or a window join (<see cref="WindowJoinPairs"/>), or session sums (<see cref="SessionSums"/>), or sliding count
+/// of an interval, window or regular join (<see cref="IntervalJoinPairs"/>, <see cref="WindowJoinPairs"/>,
+/// <see cref="RegularJoinPairs"/>), or session sums (<see cref="SessionSums"/>), or sliding count
 /// windows with an evictor and per-key global state (<see cref="CountWindowSums"/>) -> 2 exactly-once sink tasks: part files, or the in-memory transactional test sink) on an
 /// in-process cluster whose silos carry the fault filters and store; input is appended every 100 ms while the faults
 /// happen, then every fault heals, the input completes and the committed output must equal the brute-force oracle
@@ -152,6 +153,7 @@ internal static class FaultScheduleRun
         var results = stage switch
         {
             FaultStage.ProcessFunction => keyed.Process(() => new ProcessWindowSum(100), "sums"),
+            FaultStage.RegularJoin => RegularJoinPairs.Define(events),
             FaultStage.SessionWindow => SessionSums.Define(keyed),
             FaultStage.CountWindow => CountWindowSums.Define(keyed),
             _ => keyed
@@ -167,6 +169,7 @@ internal static class FaultScheduleRun
         FaultStage.SlidingWindow => WindowOracle.Sliding(input.All.ToList(), 100, 50, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
         FaultStage.IntervalJoin => WindowOracle.Tumbling(IntervalJoinPairs.Oracle(input.All.ToList()), 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
         FaultStage.WindowJoin => WindowOracle.Tumbling(WindowJoinPairs.Oracle(input.All.ToList()), 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
+        FaultStage.RegularJoin => WindowOracle.Tumbling(RegularJoinPairs.Oracle(input.All.ToList()), 100, 0, AggregateKind.Sum).ToDictionary(r => (r.Key, r.Start, r.End), r => r.Value),
         FaultStage.SessionWindow => SessionSums.Oracle(input.All),
         FaultStage.CountWindow => CountWindowSums.Oracle(input),
         _ => input.Oracle(),

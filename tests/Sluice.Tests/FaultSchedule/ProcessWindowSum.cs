@@ -9,9 +9,10 @@ namespace Sluice.Tests.FaultSchedule;
 /// A tumbling event-time window sum written as a keyed process function: per key a map state of bucket start -> sum and
 /// an event-time timer at the bucket's end - 1 that emits the sum and clears it; a record whose bucket already fired is
 /// dropped, as the window stage drops late records. Its output is the window stage's, so the fault schedules check
-/// keyed state and timers (snapshots, restores, moves) against the same oracle.
+/// keyed state and timers (snapshots, restores, moves) against the same oracle. With <paramref name="byEventField"/> a
+/// record's bucket is its <see cref="Event.Ts"/> field rather than its stream timestamp (see <see cref="RegularJoinPairs"/>).
 /// </summary>
-internal sealed class ProcessWindowSum(long size) : KeyedProcessFunction<string, Event, WindowResult>
+internal sealed class ProcessWindowSum(long size, bool byEventField = false) : KeyedProcessFunction<string, Event, WindowResult>
 {
     private IMapState<long, long> _sums = null!;
 
@@ -19,7 +20,7 @@ internal sealed class ProcessWindowSum(long size) : KeyedProcessFunction<string,
 
     public override void ProcessElement(Event value, IKeyedProcessContext<string> ctx, ICollector<WindowResult> output)
     {
-        var ts = ctx.Timestamp ?? throw new InvalidOperationException("records carry timestamps");
+        var ts = byEventField ? value.Ts : ctx.Timestamp ?? throw new InvalidOperationException("records carry timestamps");
         var start = ts - (((ts % size) + size) % size);
         var last = start + size - 1;
         if (last <= ctx.CurrentWatermark)
