@@ -284,7 +284,7 @@ internal sealed class SinkStageTask<T>(
         var handles = new List<byte[]>();
         foreach (var epoch in _pending)
         {
-            if (epoch.Task == task && epoch.Staging.IsCompletedSuccessfully && epoch.Staging.Result is { } handle)
+            if (epoch.Task == task && epoch.Staging.IsCompletedSuccessfully && epoch.Staging.Result is { } handle) // completed (checked first): no wait
             {
                 handles.Add(handle);
             }

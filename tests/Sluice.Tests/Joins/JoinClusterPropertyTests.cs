@@ -118,9 +118,7 @@ public sealed class JoinClusterPropertyTests(ITestOutputHelper output) : IDispos
         Assert.True(onTimeLate.Count == 0, $"{context}: records within the out-of-orderness bound were dropped as late: {string.Join(", ", onTimeLate)}");
         var expected = Expected();
         var actual = pairs.Committed().Select(p => p.ToString()).Order(StringComparer.Ordinal).ToList();
-        Assert.True(expected.SequenceEqual(actual),
-            $"{context}: {expected.Count} expected, {actual.Count} committed; missing e.g. {string.Join(" ", WindowOracle.Minus(expected, actual).Take(5))}; "
-            + $"committed beyond the oracle e.g. {string.Join(" ", WindowOracle.Minus(actual, expected).Take(5))}");
+        WindowOracle.AssertSameMultiset(expected, actual, context);
         if (killASilo)
         {
             Assert.True(recovery.Restarts >= 1, $"{context}: the dead silo should have restarted the pipeline");

@@ -56,14 +56,14 @@ internal sealed class FileSinkWriter<T>(FileSink<T> sink, int taskIndex) : ITran
 
         using (epoch)
         {
-            return Task.Run(async () => (await epoch.EncodeAsync(CancellationToken.None)).ToArray()).GetAwaiter().GetResult();
+            return Task.Run(async () => (await epoch.EncodeAsync(CancellationToken.None)).ToArray()).GetAwaiter().GetResult(); // a move only: the task processes nothing meanwhile, and the pool thread it waits for is not its own
         }
     }
 
     public void ImportOpenEpoch(ReadOnlySpan<byte> epoch)
     {
         var part = epoch.ToArray();
-        var records = Task.Run(async () => await sink.Format.DecodeAsync(part, CancellationToken.None)).GetAwaiter().GetResult();
+        var records = Task.Run(async () => await sink.Format.DecodeAsync(part, CancellationToken.None)).GetAwaiter().GetResult(); // the moved task's first turn, before it processes anything; decoding runs on the pool
         foreach (var record in records)
         {
             _encoder.Write(record);
